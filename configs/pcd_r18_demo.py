@@ -1,0 +1,37 @@
+# The main job, small: PCD on the 24 COCO images shipped in data/coco_mini, on a 2-core CPU in minutes.
+#   bash tools/demo.sh        (writes the teacher checkpoint if needed, then runs tools/train.py on this)
+_base_ = './pcd_r18.py'
+
+crop_size = 112
+train_pipeline = _base_.train_pipeline
+for view in train_pipeline[1]['transforms']:
+    view[0]['size'] = crop_size
+
+model = dict(
+    head=dict(queue_len=256),
+    # A RANDOM teacher in MoCo v3's released layout, written by tools/misc/make_random_teacher.py.
+    teacher_ckpt='work_dirs/teachers/mocov3_r50_random.pth.tar')
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=False,
+    pin_memory=False,
+    dataset=dict(
+        type='ImageFolder',
+        data_root='data/coco_mini',
+        ann_file='',
+        data_prefix=dict(img_path='train/'),
+        pipeline=train_pipeline))
+
+warmup_epochs = 1
+max_epochs = 10
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=warmup_epochs,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min=0., by_epoch=True,
+         begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
+]
+train_cfg = dict(max_epochs=max_epochs)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=5, max_keep_ckpts=2))
+randomness = dict(seed=0)

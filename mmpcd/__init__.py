@@ -1,0 +1,9 @@
+"""mmpcd: Pixel-Wise Contrastive Distillation as an mmselfsup plugin."""
+from . import compat
+from .version import __version__
+
+compat.apply()
+
+from . import datasets, models  # noqa: E402,F401  (registers the modules)
+
+__all__ = ['__version__']

@@ -1,0 +1,51 @@
+"""Fixes for the pinned OpenMMLab stack, applied when mmpcd is imported.
+
+* mmselfsup 1.0.0's RUNNERS, RUNNER_CONSTRUCTORS and LOOPS registries name a
+  module that does not exist (``mmselfsup.engine.runner``); a Runner with
+  ``default_scope='mmselfsup'`` fails on it. They hold nothing of their own,
+  so they are marked as imported and fall back to mmengine's entries.
+* torch >= 2.6 loads with ``weights_only=True``; mmengine's own checkpoints
+  (resume, ``load_from``) then fail on the objects its MessageHub stores.
+  Those few classes are allowed with ``torch.serialization.add_safe_globals``:
+  the protection stays on, and a checkpoint holding anything else still
+  fails to load. mmengine's ``HistoryBuffer`` also pickles its built-in
+  statistics methods as ``getattr(HistoryBuffer, 'mean')``; allowing
+  ``getattr`` would let a crafted file reach any callable, so instead the
+  built-in methods (which every HistoryBuffer registers again) are left out
+  of the checkpoints mmpcd writes.
+"""
+import numpy as np
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+
+from mmselfsup.registry import LOOPS, RUNNER_CONSTRUCTORS, RUNNERS
+
+
+_BUILTIN_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
+def _history_buffer_getstate(self: HistoryBuffer) -> dict:
+    """HistoryBuffer's state without the built-in statistics methods."""
+    custom = {k: v for k, v in self._statistics_methods.items() if k not in _BUILTIN_STATISTICS}
+    state = {k: v for k, v in self.__dict__.items() if k != 'statistics_methods'}
+    return dict(state, statistics_methods=custom) if custom else state
+
+
+def _history_buffer_setstate(self: HistoryBuffer, state: dict) -> None:
+    """Restore a HistoryBuffer, registering the built-in statistics methods."""
+    for name in _BUILTIN_STATISTICS:
+        self._statistics_methods.setdefault(name, getattr(HistoryBuffer, name))
+    self._statistics_methods.update(state.pop('statistics_methods', {}))
+    self.__dict__.update(state)
+
+
+def apply() -> None:
+    """Apply the fixes (idempotent)."""
+    for registry in (RUNNERS, RUNNER_CONSTRUCTORS, LOOPS):
+        registry._imported = True
+    HistoryBuffer.__getstate__ = _history_buffer_getstate
+    HistoryBuffer.__setstate__ = _history_buffer_setstate
+    torch.serialization.add_safe_globals([
+        HistoryBuffer, np.core.multiarray._reconstruct, np.core.multiarray.scalar, np.ndarray, np.dtype,
+        *{type(np.dtype(t)) for t in ('float64', 'float32', 'int64', 'int32', 'bool')}, np.float64,
+    ])

@@ -1,0 +1,3 @@
+from .image_folder import ImageFolder
+
+__all__ = ['ImageFolder']

@@ -1,0 +1,10 @@
+from .algorithms import PCD
+from .heads import PixelContrastHead
+from .losses import pixel_contrast_loss
+from .necks import PixelMHSA, PixelProjection, SpatialAdaptor
+from .utils import CheckpointMismatchError, CWReLU
+
+__all__ = [
+    'PCD', 'PixelContrastHead', 'pixel_contrast_loss', 'PixelMHSA', 'PixelProjection', 'SpatialAdaptor',
+    'CheckpointMismatchError', 'CWReLU'
+]

@@ -1,0 +1,3 @@
+from .pcd import PCD
+
+__all__ = ['PCD']

@@ -1,0 +1,140 @@
+from typing import Dict, List, Optional, Tuple, Union
+
+import torch
+from mmengine.logging import print_log
+from torch import nn
+
+from mmselfsup.models.algorithms.base import BaseModel
+from mmselfsup.registry import MODELS
+from mmselfsup.structures import SelfSupDataSample
+from ..teachers import load_teacher_checkpoint
+from ..utils import load_state_dict_strict
+
+
+@MODELS.register_module()
+class PCD(BaseModel):
+    """Pixel-Wise Contrastive Distillation (Huang & Guo, ICCV 2023).
+
+    A frozen teacher (backbone + :class:`SpatialAdaptor`) produces a map of
+    projected pixels for each view; the student (backbone, projection φ,
+    :class:`PixelMHSA`) learns to match it pixel by pixel with the InfoNCE
+    loss of eq. 3-4 against a queue of pooled teacher maps (Fig. 1a).
+
+    The teacher is frozen the mmrazor way: its weights are loaded from the
+    released checkpoint when the model is built (never silently random), it
+    has ``requires_grad=False``, and it stays in eval mode (every BN uses its
+    running statistics, which the SpatialAdaptor invariance needs) even when
+    the model is in train mode.
+
+    Args:
+        backbone: Student backbone config (ResNet-18 by default).
+        neck: Student projection φ config (:class:`PixelProjection`).
+        head: :class:`PixelContrastHead` config (queue, τ).
+        teacher: ``dict(backbone=..., neck=...)``: the teacher backbone and
+            its adapted head (:class:`SpatialAdaptor`).
+        teacher_ckpt: Local path of the released teacher checkpoint.
+        teacher_ckpt_format: Its layout, a key of ``TEACHER_FORMATS``.
+        attention: Student MHSA config, or None for the "w/o MHSA" ablation.
+        symmetric: Loss on both views, averaged (default), or on the first
+            view only (the asymmetric variant).
+        cross_view: Pair the student's view 1 with the teacher's view 2 (and
+            vice versa) as the official code does, instead of the paper's
+            same-view pairs. Needs ``symmetric=True``.
+        data_preprocessor: Data preprocessor config.
+        init_cfg: Initialization config of the student.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 teacher: dict,
+                 teacher_ckpt: Optional[str] = None,
+                 teacher_ckpt_format: str = 'mocov3',
+                 attention: Optional[dict] = None,
+                 symmetric: bool = True,
+                 cross_view: bool = False,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+        super().__init__(
+            backbone=backbone, neck=neck, head=head, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if cross_view and not symmetric:
+            raise ValueError('cross_view=True pairs the two views and needs symmetric=True')
+        missing = {'backbone', 'neck'} - set(teacher)
+        if missing:
+            raise KeyError(f'model.teacher needs the keys backbone and neck (the SpatialAdaptor); '
+                           f'missing: {sorted(missing)}')
+        self.attention = MODELS.build(attention) if attention is not None else nn.Identity()
+        self.symmetric = symmetric
+        self.cross_view = cross_view
+        self.teacher = nn.ModuleDict(
+            dict(backbone=MODELS.build(teacher['backbone']), neck=MODELS.build(teacher['neck'])))
+        self._load_teacher(teacher_ckpt, teacher_ckpt_format)
+
+    def _load_teacher(self, path: Optional[str], fmt: str) -> None:
+        backbone_state, head_state = load_teacher_checkpoint(path, fmt)
+        load_state_dict_strict(
+            self.teacher['backbone'], backbone_state, f'{path} (teacher backbone)',
+            f'the {fmt} backbone for {self.teacher["backbone"].__class__.__name__}')
+        self.teacher['neck'].load_mlp_state_dict(head_state, source=f'{path} (teacher head)')
+        self.teacher.requires_grad_(False)
+        self.teacher.eval()
+        print_log(f'Loaded the frozen teacher from {path} ({fmt} layout).', logger='current')
+
+    def train(self, mode: bool = True) -> 'PCD':
+        """Set train mode for the student; the teacher always stays in eval."""
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    @torch.no_grad()
+    def teacher_forward(self, views: torch.Tensor) -> torch.Tensor:
+        """The teacher's adapted map of images (N, 3, H, W): (N, C, h, w)."""
+        return self.teacher['neck'](self.teacher['backbone'](views)[-1])
+
+    def student_forward(self, views: torch.Tensor) -> torch.Tensor:
+        """The student's map that enters the loss: MHSA(φ(backbone(x)))."""
+        return self.attention(self.neck(self.backbone(views)[-1]))
+
+    def extract_feat(self, inputs: List[torch.Tensor], **kwargs) -> Tuple[torch.Tensor]:
+        """The student backbone's features of the first view."""
+        return self.backbone(inputs[0])
+
+    def loss(self, inputs: List[torch.Tensor], data_samples: List[SelfSupDataSample],
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """The PCD loss of a batch of views (eq. 3-4), then the queue update.
+
+        Args:
+            inputs: The views, each (N, 3, H, W); the first two are used
+                (the first only when ``symmetric=False``).
+            data_samples: Unused.
+
+        Returns:
+            ``dict(loss=...)``: the mean of the per-view losses.
+        """
+        views = inputs[:2] if self.symmetric else inputs[:1]
+        # The teacher is in eval mode, so one forward over all views is exact.
+        teacher_maps = self.teacher_forward(torch.cat(views)).chunk(len(views))
+        if self.cross_view:
+            teacher_maps = teacher_maps[::-1]
+        losses = [self.head.loss(self.student_forward(view), target)
+                  for view, target in zip(views, teacher_maps)]
+        self.head.enqueue(torch.cat(teacher_maps))
+        return dict(loss=sum(losses) / len(losses))
+
+    def predict(self, inputs: List[torch.Tensor], data_samples: Optional[List[SelfSupDataSample]] = None,
+                **kwargs) -> List[SelfSupDataSample]:
+        """Attach the student's and the teacher's pixel embeddings of the first view.
+
+        Each sample gets ``student_map`` (MHSA output) and ``teacher_map``
+        (adapted teacher output, resized to the student's size), both
+        ℓ2-normalized per pixel, for analysing what the student learned.
+        """
+        student = nn.functional.normalize(self.student_forward(inputs[0]), dim=1)
+        teacher = nn.functional.interpolate(
+            self.teacher_forward(inputs[0]), size=student.shape[2:], mode='bilinear', align_corners=False)
+        teacher = nn.functional.normalize(teacher, dim=1)
+        data_samples = data_samples or [SelfSupDataSample() for _ in range(len(student))]
+        for sample, s, t in zip(data_samples, student, teacher):
+            sample.set_data(dict(student_map=s, teacher_map=t))
+        return data_samples

@@ -1,0 +1,3 @@
+from .pixel_contrast_head import PixelContrastHead
+
+__all__ = ['PixelContrastHead']

@@ -1,0 +1,5 @@
+from .pixel_mhsa import PixelMHSA
+from .pixel_projection import PixelProjection
+from .spatial_adaptor import SpatialAdaptor
+
+__all__ = ['PixelMHSA', 'PixelProjection', 'SpatialAdaptor']

@@ -1,0 +1,154 @@
+"""The PCD algorithm: teacher loading and freezing, train steps on real images, bad input."""
+import copy
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.runner import Runner
+
+from mmpcd.models import PCD, CheckpointMismatchError, SpatialAdaptor
+from mmselfsup.registry import MODELS
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def demo_cfg(crop_size: int = 64, batch_size: int = 4) -> Config:
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'pcd_r18_demo.py'))
+    for view in cfg.train_dataloader.dataset.pipeline[1]['transforms']:
+        view[0]['size'] = crop_size
+    cfg.train_dataloader.batch_size = batch_size
+    cfg.train_dataloader.num_workers = 0
+    return cfg
+
+
+def test_teacher_is_the_momentum_encoder_and_frozen(model_cfg, mocov3_ckpt):
+    model = MODELS.build(model_cfg)
+    assert isinstance(model, PCD) and isinstance(model.teacher['neck'], SpatialAdaptor)
+    released = torch.load(mocov3_ckpt, weights_only=True)['state_dict']
+    teacher = model.teacher.state_dict()
+    assert torch.equal(teacher['backbone.layer3.2.conv2.weight'],
+                       released['module.momentum_encoder.layer3.2.conv2.weight'])
+    assert not torch.equal(teacher['backbone.layer3.2.conv2.weight'],
+                           released['module.base_encoder.layer3.2.conv2.weight'])
+    assert torch.equal(teacher['neck.layers.0.weight'][:, :, 0, 0], released['module.momentum_encoder.fc.0.weight'])
+    assert torch.equal(teacher['neck.layers.1.running_var'], released['module.momentum_encoder.fc.1.running_var'])
+    assert not any(p.requires_grad for p in model.teacher.parameters())
+    model.train()
+    assert model.backbone.training and not any(m.training for m in model.teacher.modules())
+    # init_weights (what the Runner calls) re-initializes the student only
+    model.init_weights()
+    assert torch.equal(model.teacher.state_dict()['backbone.layer3.2.conv2.weight'],
+                       released['module.momentum_encoder.layer3.2.conv2.weight'])
+
+
+def test_train_steps_change_student_not_teacher(model_cfg):
+    cfg = demo_cfg()
+    model = MODELS.build(model_cfg)
+    model.init_weights()
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    loader = Runner.build_dataloader(cfg.train_dataloader)
+    teacher_before = copy.deepcopy(model.teacher.state_dict())
+    student_before = copy.deepcopy(model.backbone.state_dict())
+    model.train()
+    losses = []
+    for step, batch in zip(range(3), loader):
+        log_vars = model.train_step(batch, optim_wrapper)
+        losses.append(float(log_vars['loss']))
+    assert all(torch.isfinite(torch.tensor(losses)))
+    for k, v in model.teacher.state_dict().items():  # weights and BN statistics, bit for bit
+        assert torch.equal(v, teacher_before[k]), k
+    changed = [k for k, v in model.backbone.state_dict().items() if not torch.equal(v, student_before[k])]
+    assert 'layer4.1.conv2.weight' in changed and 'bn1.running_mean' in changed
+    assert int(model.head.queue_ptr) == 3 * 2 * 4 % 64  # 3 steps x 2 views x 4 images
+
+
+def test_symmetric_asymmetric_and_cross_view(model_cfg):
+    torch.manual_seed(0)
+    views = [torch.randn(2, 3, 64, 64), torch.randn(2, 3, 64, 64)]
+    results = {}
+    for name, kwargs in dict(symmetric={}, asymmetric=dict(symmetric=False),
+                             cross=dict(cross_view=True)).items():
+        model = MODELS.build({**model_cfg, **kwargs})
+        torch.manual_seed(1)
+        model.init_weights()
+        model.eval()  # the same BN statistics for every variant
+        with torch.no_grad():
+            results[name] = float(model.loss(views, [])['loss'])
+        assert int(model.head.queue_ptr) == (2 if name == 'asymmetric' else 4)
+    assert len(set(results.values())) == 3
+    with pytest.raises(ValueError, match='symmetric'):
+        MODELS.build({**model_cfg, 'symmetric': False, 'cross_view': True})
+
+
+def test_extract_feat_and_predict(model_cfg):
+    model = MODELS.build(model_cfg).eval()
+    views = [torch.randn(2, 3, 64, 64)]
+    feats = model.extract_feat(views)
+    assert feats[-1].shape == (2, 512, 2, 2)
+    samples = model.predict(views)
+    assert samples[0].student_map.shape == (256, 2, 2) and samples[0].teacher_map.shape == (256, 2, 2)
+    torch.testing.assert_close(samples[1].student_map.norm(dim=0), torch.ones(2, 2))
+
+
+def test_missing_teacher_file_is_a_clear_error(model_cfg, tmp_path):
+    with pytest.raises(FileNotFoundError, match='r-50-1000ep.pth.tar.*does not exist.*teacher_ckpt'):
+        MODELS.build({**model_cfg, 'teacher_ckpt': str(tmp_path / 'r-50-1000ep.pth.tar')})
+    with pytest.raises(ValueError, match='never trains from a random teacher'):
+        MODELS.build({**model_cfg, 'teacher_ckpt': None})
+
+
+def test_wrong_keys_are_named(model_cfg, mocov3_ckpt, tmp_path):
+    checkpoint = torch.load(mocov3_ckpt, weights_only=True)
+    state = checkpoint['state_dict']
+    state['module.momentum_encoder.layer9.weight'] = state.pop('module.momentum_encoder.layer1.0.conv1.weight')
+    del state['module.momentum_encoder.fc.1.running_mean']
+    path = str(tmp_path / 'bad.pth.tar')
+    torch.save(checkpoint, path)
+    with pytest.raises(CheckpointMismatchError) as err:
+        MODELS.build({**model_cfg, 'teacher_ckpt': path})
+    assert 'layer1.0.conv1.weight' in str(err.value) and 'layer9.weight' in str(err.value)
+    del state['module.momentum_encoder.layer9.weight']
+    state['module.momentum_encoder.layer1.0.conv1.weight'] = torch.zeros(64, 64, 1, 1)
+    torch.save(checkpoint, path)
+    with pytest.raises(CheckpointMismatchError, match=r'fc.1.running_mean|1.running_mean'):
+        MODELS.build({**model_cfg, 'teacher_ckpt': path})
+
+
+def test_other_layouts_and_architectures_are_rejected(model_cfg, mocov3_ckpt, tmp_path):
+    path = str(tmp_path / 'plain.pth')
+    torch.save({'state_dict': {'conv1.weight': torch.zeros(1)}}, path)
+    with pytest.raises(CheckpointMismatchError, match='module.momentum_encoder'):
+        MODELS.build({**model_cfg, 'teacher_ckpt': path})
+    resnet18_teacher = copy.deepcopy(model_cfg)
+    resnet18_teacher['teacher']['backbone']['depth'] = 18
+    with pytest.raises(CheckpointMismatchError, match='wrong shape|unexpected'):
+        MODELS.build(resnet18_teacher)
+    no_teacher = {k: v for k, v in model_cfg.items() if k != 'teacher'}
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'teacher'"):
+        MODELS.build(no_teacher)
+    no_neck = copy.deepcopy(model_cfg)
+    del no_neck['teacher']['neck']
+    with pytest.raises(KeyError, match='neck'):
+        MODELS.build(no_neck)
+
+
+def test_pickled_code_in_teacher_file_is_refused(model_cfg, tmp_path):
+    path = str(tmp_path / 'evil.pth.tar')
+    torch.save({'state_dict': {}, 'payload': Config(dict(a=1))}, path)
+    with pytest.raises(Exception, match='weights_only|Unsupported global'):
+        MODELS.build({**model_cfg, 'teacher_ckpt': path})
+
+
+def test_bn_and_biases_excluded_from_decay_and_lars(model_cfg):
+    cfg = demo_cfg()
+    model = MODELS.build(model_cfg)
+    optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    names = {id(p): n for n, p in model.named_parameters()}
+    excluded = {names[id(p)] for g in optimizer.param_groups if g['weight_decay'] == 0 and g.get('lars_exclude')
+                for p in g['params']}
+    student = [n for n, p in model.named_parameters() if p.requires_grad]
+    expected = {n for n in student if n.endswith('bias') or '.bn' in n or 'downsample.1' in n}
+    assert expected and expected == excluded & set(student)
+    assert 'neck.mlps.0.bn.weight' in expected and 'attention.query.bias' in expected

@@ -1,0 +1,30 @@
+"""Write a teacher checkpoint with RANDOM weights in a released key layout.
+
+For demos and pipeline tests only: training from it teaches the student
+nothing, and loading it logs "THE TEACHER IS RANDOM".
+
+    python tools/misc/make_random_teacher.py work_dirs/teachers/mocov3_r50_random.pth.tar
+"""
+import argparse
+import os
+import os.path as osp
+
+import torch
+
+from mmpcd.models.teachers import RANDOM_CHECKPOINTS
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('out', help='output checkpoint path')
+    parser.add_argument('--format', default='mocov3', choices=sorted(RANDOM_CHECKPOINTS),
+                        help='released key layout to imitate')
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args()
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    torch.save(RANDOM_CHECKPOINTS[args.format](args.seed), args.out)
+    print(f'wrote a RANDOM {args.format} teacher checkpoint to {args.out}')
+
+
+if __name__ == '__main__':
+    main()

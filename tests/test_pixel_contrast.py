@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmpcd.models import PixelContrastHead, pixel_contrast_loss
+from mmpcd.models import PixelContrastHead, pixel_contrast_loss, pixel_contrast_loss_dense
 
 
 def reference_loss(student, teacher, queue, temperature):
@@ -25,18 +25,81 @@ def reference_loss(student, teacher, queue, temperature):
     return sum(per_image) / n
 
 
+@pytest.mark.parametrize('loss_fn', [pixel_contrast_loss, pixel_contrast_loss_dense])
 @pytest.mark.parametrize('temperature', [0.2, 0.07, 1.0])
-def test_loss_and_gradient_match_reference(temperature):
+def test_loss_and_gradient_match_reference(loss_fn, temperature):
     torch.manual_seed(0)
     student = torch.randn(2, 8, 3, 4, dtype=torch.float64, requires_grad=True)
     teacher = torch.randn(2, 8, 3, 4, dtype=torch.float64)
     queue = F.normalize(torch.randn(8, 5, dtype=torch.float64), dim=0)
-    loss = pixel_contrast_loss(student, teacher, queue, temperature)
+    loss = loss_fn(student, teacher, queue, temperature)
     expected = reference_loss(student, teacher, queue, temperature)
     torch.testing.assert_close(loss, expected, rtol=1e-10, atol=1e-10)
     grad, = torch.autograd.grad(loss, student)
     expected_grad, = torch.autograd.grad(expected, student)
     torch.testing.assert_close(grad, expected_grad, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize('chunk_size', [None, 1, 7, 100, 10**6])
+def test_streamed_loss_matches_dense_in_fp32(chunk_size):
+    torch.manual_seed(0)
+    student = torch.randn(4, 256, 7, 7, requires_grad=True)
+    teacher, queue = torch.randn(4, 256, 7, 7), F.normalize(torch.randn(256, 4096), dim=0)
+    dense = pixel_contrast_loss_dense(student, teacher, queue, 0.2)
+    dense_grad, = torch.autograd.grad(dense * 3., student)
+    streamed = pixel_contrast_loss(student, teacher, queue, 0.2, chunk_size=chunk_size)
+    streamed_grad, = torch.autograd.grad(streamed * 3., student)  # the incoming gradient is applied
+    torch.testing.assert_close(streamed, dense, rtol=1e-5, atol=0)
+    torch.testing.assert_close(streamed_grad, dense_grad, rtol=1e-5, atol=1e-5 * dense_grad.abs().max().item())
+
+
+def _saved_bytes(fn) -> int:
+    sizes = []
+
+    def pack(t):
+        sizes.append(t.numel() * t.element_size())
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn()
+    return sum(sizes)
+
+
+def test_streamed_loss_saves_no_logits_for_backward():
+    n, c, k = 2, 32, 8192
+    student = torch.randn(n, c, 7, 7, requires_grad=True)
+    teacher, queue = torch.randn(n, c, 7, 7), F.normalize(torch.randn(c, k), dim=0)
+    logits_bytes = n * 49 * k * 4
+    assert _saved_bytes(lambda: pixel_contrast_loss_dense(student, teacher, queue)) > logits_bytes
+    # what is saved is a few (N*H*W, C) tensors: the normalization's and the gradient
+    assert _saved_bytes(lambda: pixel_contrast_loss(student, teacher, queue)) < 8 * n * 49 * c * 4 < logits_bytes / 20
+
+
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_streamed_loss_under_autocast(dtype):
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(16, 64, 1)
+    x, teacher = torch.randn(2, 16, 5, 5), torch.randn(2, 64, 5, 5)
+    queue = F.normalize(torch.randn(64, 1024), dim=0)
+    expected = pixel_contrast_loss_dense(conv(x), teacher, queue)
+    expected_grad, = torch.autograd.grad(expected, conv.weight)
+    with torch.autocast('cpu', dtype=dtype):
+        student = conv(x)
+        assert student.dtype == dtype
+        loss = pixel_contrast_loss(student, teacher, queue)
+    assert loss.dtype == torch.float32
+    grad, = torch.autograd.grad(loss, conv.weight)
+    torch.testing.assert_close(loss, expected, rtol=2e-2, atol=0)
+    torch.testing.assert_close(grad, expected_grad, rtol=0.1, atol=0.05 * expected_grad.abs().max().item())
+
+
+def test_no_gradient_work_without_grad():
+    student, teacher = torch.randn(1, 8, 2, 2, requires_grad=True), torch.randn(1, 8, 2, 2)
+    queue = F.normalize(torch.randn(8, 16), dim=0)
+    with torch.no_grad():
+        loss = pixel_contrast_loss(student, teacher, queue)
+    assert not loss.requires_grad
+    torch.testing.assert_close(loss, pixel_contrast_loss_dense(student, teacher, queue).detach())
 
 
 def test_loss_pairs_corresponding_pixels():

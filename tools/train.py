@@ -8,6 +8,7 @@ import os
 import os.path as osp
 
 import torch
+import torch.distributed as dist
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
@@ -20,7 +21,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from the given checkpoint, or from the latest one in the work dir')
-    parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision training')
+    parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision training (GPU)')
+    parser.add_argument('--sync-bn', action='store_true',
+                        help='convert the BNs of the model to SyncBN when distributed (GPU; sets cfg.sync_bn)')
     parser.add_argument('--seed', type=int, default=None, help='random seed')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, key=value (e.g. model.head.queue_len=4096)')
@@ -43,20 +46,36 @@ def build_config(args: argparse.Namespace) -> Config:
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.sync_bn:
+        cfg.sync_bn = 'torch'
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     if args.seed is not None:
         cfg.randomness = dict(seed=args.seed)
-    if not torch.cuda.is_available() and cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend') == 'nccl':
-        cfg.env_cfg.dist_cfg.backend = 'gloo'  # NCCL needs GPUs; gloo runs the same job on CPUs
+    if not torch.cuda.is_available() and args.launcher != 'none':
+        # NCCL needs GPUs: gloo runs the same job on CPUs, and DDP takes no device ids there.
+        cfg.env_cfg.dist_cfg.backend = 'gloo'
+        wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel', broadcast_buffers=False)
+        cfg.model_wrapper_cfg = dict(wrapper, device_ids=None)
     return cfg
 
 
+def build_runner(args: argparse.Namespace) -> Runner:
+    """The Runner of the job; on CPUs the gloo process group is started here.
+
+    mmengine's ``init_dist`` calls ``torch.cuda.set_device``, which fails
+    without a GPU; the Runner skips it when a process group already exists.
+    """
+    cfg = build_config(args)
+    if args.launcher == 'pytorch' and not torch.cuda.is_available() and not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    return Runner.from_cfg(cfg)
+
+
 def main() -> None:
-    runner = Runner.from_cfg(build_config(parse_args()))
-    runner.train()
+    build_runner(parse_args()).train()
 
 
 if __name__ == '__main__':

@@ -1,10 +1,10 @@
 from .algorithms import PCD
 from .heads import PixelContrastHead
-from .losses import pixel_contrast_loss
+from .losses import pixel_contrast_loss, pixel_contrast_loss_dense
 from .necks import PixelMHSA, PixelProjection, SpatialAdaptor
 from .utils import CheckpointMismatchError, CWReLU
 
 __all__ = [
-    'PCD', 'PixelContrastHead', 'pixel_contrast_loss', 'PixelMHSA', 'PixelProjection', 'SpatialAdaptor',
+    'PCD', 'PixelContrastHead', 'pixel_contrast_loss', 'pixel_contrast_loss_dense', 'PixelMHSA', 'PixelProjection', 'SpatialAdaptor',
     'CheckpointMismatchError', 'CWReLU'
 ]

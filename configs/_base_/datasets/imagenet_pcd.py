@@ -27,6 +27,8 @@ train_dataloader = dict(
     num_workers=8,
     persistent_workers=True,
     pin_memory=True,
+    # whole batches only: every step enqueues the same number of teacher keys (queue_len divides it)
+    drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(

@@ -43,8 +43,9 @@ class PixelContrastHead(BaseModule):
         """The loss of one view: student (N, C, h, w), teacher (N, C, H, W)."""
         if teacher.shape[2:] != student.shape[2:]:
             teacher = F.interpolate(teacher, size=student.shape[2:], mode='bilinear', align_corners=False)
-        # a copy: enqueue() overwrites the queue in place before the backward pass
-        return pixel_contrast_loss(student, teacher, self.queue.clone(), self.temperature)
+        # No copy of the queue is needed although enqueue() overwrites it before the backward pass:
+        # pixel_contrast_loss forms its gradient in the forward pass and keeps no reference to the queue.
+        return pixel_contrast_loss(student, teacher, self.queue, self.temperature)
 
     @torch.no_grad()
     def enqueue(self, teacher: torch.Tensor) -> None:

@@ -1,0 +1,55 @@
+"""Two processes on the CPU (gloo): the queue, the student and the lr scaling across ranks."""
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import mmpcd  # noqa: F401
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+BATCH, QUEUE = 2, 48
+
+
+@pytest.mark.slow
+def test_two_processes_share_queue_and_weights(tmp_path, mocov3_ckpt):
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29533',
+           'tests/dist_train_dump.py', 'configs/pcd_r18_demo.py', '--launcher', 'pytorch',
+           '--work-dir', str(tmp_path), '--cfg-options', f'model.teacher_ckpt={mocov3_ckpt}',
+           f'train_dataloader.batch_size={BATCH}', 'train_dataloader.num_workers=0', 'train_cfg.max_epochs=1',
+           'train_dataloader.dataset.pipeline.1.transforms.0.0.size=64',
+           'train_dataloader.dataset.pipeline.1.transforms.1.0.size=64', f'model.head.queue_len={QUEUE}']
+    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
+    ranks = [torch.load(tmp_path / f'rank{r}.pth', weights_only=True) for r in (0, 1)]
+    assert ranks[0]['world_size'] == 2
+    iters = ranks[0]['iters']
+    assert iters == 24 // (2 * BATCH)  # the 24 images are split between the ranks
+    per_step = 2 * 2 * BATCH  # ranks x views x images
+    for rank in ranks:
+        assert int(rank['queue_ptr']) == iters * per_step % QUEUE
+        # linear scaling by the global batch: 1.0 x (2 processes x BATCH) / 256
+        assert rank['initial_lr'] == pytest.approx(1.0 * 2 * BATCH / 256)
+    assert torch.equal(ranks[0]['queue'], ranks[1]['queue'])
+    for name, value in ranks[0]['params'].items():
+        assert torch.equal(value, ranks[1]['params'][name]), name
+    # the last step wrote rank 0's keys (view 1, view 2), then rank 1's, ending at the pointer
+    end = int(ranks[0]['queue_ptr']) or QUEUE
+    written = ranks[0]['queue'][:, end - per_step:end].t()
+    expected = torch.cat([ranks[0]['keys'][-1], ranks[1]['keys'][-1]])
+    assert not torch.allclose(ranks[0]['keys'][-1], ranks[1]['keys'][-1])
+    torch.testing.assert_close(written, expected)
+    torch.testing.assert_close(written.norm(dim=1), torch.ones(per_step))
+
+
+def test_train_tool_switches(tmp_path):
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    from train import build_config
+    from argparse import Namespace
+    args = Namespace(config=osp.join(REPO, 'configs', 'pcd_r18.py'), cfg_options=None, launcher='pytorch',
+                     work_dir=str(tmp_path), amp=True, sync_bn=True, resume=None, seed=None)
+    cfg = build_config(args)
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.sync_bn == 'torch'
+    if not torch.cuda.is_available():
+        assert cfg.env_cfg.dist_cfg.backend == 'gloo' and cfg.model_wrapper_cfg.device_ids is None

@@ -1,0 +1,251 @@
+"""Where the time and memory of PCD pre-training go, on the current device, measured in one run.
+
+Prints three tables:
+  1. the pixel-wise loss alone (forward + backward): time and peak memory of the memory-efficient
+     ``pixel_contrast_loss`` and of the straightforward ``pixel_contrast_loss_dense``, and their ratios;
+  2. one full train step, broken down: teacher forward, student forward, loss + queue, backward,
+     optimizer step; images per second; the step's time over the sum of its parts;
+  3. the data pipeline (BYOL's two views) in images per second for one worker, against the step's.
+
+    python tools/analysis_tools/benchmark_pcd.py                       # R18 / MoCo v3 R50, 224 px
+    python tools/analysis_tools/benchmark_pcd.py --batch 128 --amp     # on a GPU
+
+The teacher has random weights in MoCo v3's layout (speed does not depend on them). On a CPU peak
+memory is the rise of the process's peak resident set, each loss measured in a fresh process; on a GPU
+it is ``torch.cuda.max_memory_allocated``.
+"""
+import argparse
+import copy
+import json
+import os
+import os.path as osp
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Callable, Dict, List
+
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+
+from mmpcd.models import pixel_contrast_loss, pixel_contrast_loss_dense
+from mmpcd.models.teachers import RANDOM_CHECKPOINTS
+from mmselfsup.registry import DATASETS, MODELS
+from mmselfsup.structures import SelfSupDataSample
+
+LOSSES = dict(efficient=pixel_contrast_loss, straightforward=pixel_contrast_loss_dense)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--config', default='configs/pcd_r18.py')
+    parser.add_argument('--batch', type=int, default=16, help='images per process for the train step')
+    parser.add_argument('--img-size', type=int, default=224)
+    parser.add_argument('--loss-batch', type=int, default=32, help='N for the loss-only measurement')
+    parser.add_argument('--repeats', type=int, default=3, help='timed repetitions (median reported)')
+    parser.add_argument('--pipeline-images', type=int, default=48)
+    parser.add_argument('--amp', action='store_true', help='fp16 autocast (GPU only, as AmpOptimWrapper)')
+    parser.add_argument('--loss-worker', choices=sorted(LOSSES), help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def device() -> torch.device:
+    return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
+
+def sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def stopwatch(fn: Callable[[], object]) -> float:
+    """Wall time of one call of ``fn``."""
+    sync()
+    start = time.perf_counter()
+    fn()
+    sync()
+    return time.perf_counter() - start
+
+
+def timed(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``fn`` over ``repeats`` runs after one warm-up."""
+    fn()
+    return statistics.median(stopwatch(fn) for _ in range(repeats))
+
+
+def rss_bytes() -> int:
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+
+def loss_worker(args: argparse.Namespace, cfg: Config) -> Dict[str, float]:
+    """Time and peak memory of one loss, forward + backward (run in its own process on a CPU)."""
+    torch.manual_seed(0)
+    dev = device()
+    head = cfg.model.head
+    feat = 7 * args.img_size // 224
+    student = torch.randn(args.loss_batch, head.feat_dim, feat, feat, device=dev, requires_grad=True)
+    teacher = torch.randn(args.loss_batch, head.feat_dim, feat, feat, device=dev)
+    queue = F.normalize(torch.randn(head.feat_dim, head.queue_len, device=dev), dim=0)
+    loss_fn = LOSSES[args.loss_worker]
+
+    def step():
+        with torch.autocast(dev.type, dtype=torch.float16, enabled=args.amp):
+            loss = loss_fn(student, teacher, queue, head.temperature)
+        loss.backward()
+        student.grad = None
+
+    if dev.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        step()
+        peak = torch.cuda.max_memory_allocated() - base
+    else:
+        base = rss_bytes()
+        step()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+    return dict(time=timed(step, args.repeats), peak=peak)
+
+
+def measure_losses(args: argparse.Namespace, cfg: Config) -> Dict[str, Dict[str, float]]:
+    results = {}
+    for name in LOSSES:
+        cmd = [sys.executable, __file__, '--config', args.config, '--loss-worker', name,
+               '--loss-batch', str(args.loss_batch), '--img-size', str(args.img_size),
+               '--repeats', str(args.repeats)] + (['--amp'] if args.amp else [])
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        results[name] = json.loads(out.strip().splitlines()[-1])
+    return results
+
+
+def build_model(cfg: Config, teacher_ckpt: str, queue_len: int) -> torch.nn.Module:
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.teacher_ckpt = teacher_ckpt
+    model_cfg.head.queue_len = queue_len
+    model = MODELS.build(model_cfg).to(device())
+    model.init_weights()
+    return model.train()
+
+
+def measure_step(args: argparse.Namespace, cfg: Config, teacher_ckpt: str) -> Dict[str, float]:
+    """The parts of one train step and the whole step (``model.train_step``), in seconds."""
+    views = 2 if cfg.model.get('symmetric', True) else 1
+    queue_len = cfg.model.head.queue_len // (args.batch * views) * (args.batch * views)
+    model = build_model(cfg, teacher_ckpt, max(queue_len, args.batch * views))
+    optim_cfg = copy.deepcopy(cfg.optim_wrapper)
+    if args.amp:
+        optim_cfg.update(type='AmpOptimWrapper', loss_scale='dynamic')
+    optim_wrapper = build_optim_wrapper(model, optim_cfg)
+    images = torch.randint(0, 256, (args.batch, 3, args.img_size, args.img_size), dtype=torch.uint8)
+    data = dict(inputs=[images] * views, data_samples=[SelfSupDataSample() for _ in range(args.batch)])
+    inputs = model.data_preprocessor(data, True)['inputs']
+    state: Dict[str, object] = {}
+
+    def teacher():
+        state['teacher'] = model.teacher_forward(torch.cat(inputs)).chunk(views)
+
+    def student():
+        with optim_wrapper.optim_context(model):
+            state['student'] = [model.student_forward(v) for v in inputs]
+
+    def loss_and_queue():
+        with optim_wrapper.optim_context(model):
+            losses = [model.head.loss(s, t) for s, t in zip(state['student'], state['teacher'])]
+        model.head.enqueue(torch.cat(state['teacher']))
+        state['loss'] = sum(losses) / len(losses)
+
+    def backward():
+        optim_wrapper.backward(state['loss'])
+
+    def optimizer():
+        optim_wrapper.step()
+        optim_wrapper.zero_grad()
+
+    teacher()
+    parts = dict(teacher_forward=timed(teacher, args.repeats), student_forward=timed(student, args.repeats),
+                 loss_and_queue=timed(loss_and_queue, args.repeats))
+    backward_times, optimizer_times = [], []
+    for _ in range(args.repeats + 1):  # the first round warms up
+        student()
+        loss_and_queue()
+        backward_times.append(stopwatch(backward))
+        optimizer_times.append(stopwatch(optimizer))
+    parts['student_backward'] = statistics.median(backward_times[1:])
+    parts['optimizer_step'] = statistics.median(optimizer_times[1:])
+    parts['train_step'] = timed(lambda: model.train_step(data, optim_wrapper), args.repeats)
+    return parts
+
+
+def measure_pipeline(args: argparse.Namespace, cfg: Config) -> float:
+    """Images per second through the BYOL two-view pipeline in one process (one data worker)."""
+    demo = Config.fromfile('configs/pcd_r18_demo.py').train_dataloader.dataset
+    demo.pipeline = copy.deepcopy(cfg.train_dataloader.dataset.pipeline)
+    for view in demo.pipeline[1]['transforms']:
+        view[0]['size'] = args.img_size
+    dataset = DATASETS.build(demo)
+    dataset[0]
+    start = time.perf_counter()
+    for i in range(args.pipeline_images):
+        dataset[i % len(dataset)]
+    return args.pipeline_images / (time.perf_counter() - start)
+
+
+def table(rows: List[List[str]]) -> str:
+    lines = ['| ' + ' | '.join(rows[0]) + ' |', '|' + '---|' * len(rows[0])]
+    return '\n'.join(lines + ['| ' + ' | '.join(r) + ' |' for r in rows[1:]])
+
+
+def main() -> None:
+    args = parse_args()
+    init_default_scope('mmselfsup')
+    cfg = Config.fromfile(args.config)
+    if args.loss_worker:
+        print(json.dumps(loss_worker(args, cfg)))
+        return
+    dev = device()
+    name = torch.cuda.get_device_name() if dev.type == 'cuda' else f'{platform.processor() or "CPU"}, ' \
+        f'{os.cpu_count()} cores, {torch.get_num_threads()} threads'
+    head = cfg.model.head
+    feat = 7 * args.img_size // 224
+    print(f'# PCD benchmark: {time.strftime("%Y-%m-%d")}, {name}, torch {torch.__version__}, '
+          f'config {args.config}, AMP {"on" if args.amp else "off"}\n')
+
+    losses = measure_losses(args, cfg)
+    eff, dense = losses['efficient'], losses['straightforward']
+    print(f'## 1. Pixel-wise loss, forward + backward (N={args.loss_batch}, {feat}x{feat}, C={head.feat_dim}, '
+          f'K={head.queue_len})\n')
+    print(table([['loss', 'time (s)', 'peak memory (MiB)'],
+                 ['straightforward', f'{dense["time"]:.3f}', f'{dense["peak"] / 2**20:.0f}'],
+                 ['memory-efficient', f'{eff["time"]:.3f}', f'{eff["peak"] / 2**20:.0f}'],
+                 ['ratio efficient / straightforward', f'{eff["time"] / dense["time"]:.2f}',
+                  f'{eff["peak"] / dense["peak"]:.3f}']]))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        teacher_ckpt = osp.join(tmp, 'teacher.pth.tar')
+        torch.save(RANDOM_CHECKPOINTS[cfg.model.get('teacher_ckpt_format', 'mocov3')](0), teacher_ckpt)
+        parts = measure_step(args, cfg, teacher_ckpt)
+    step = parts.pop('train_step')
+    total = sum(parts.values())
+    print(f'\n## 2. One train step ({args.batch} images x 2 views, {args.img_size} px, one process)\n')
+    print(table([['part', 'time (s)', 'share of the parts']]
+                + [[k.replace('_', ' '), f'{v:.3f}', f'{v / total:.0%}'] for k, v in parts.items()]
+                + [['sum of the parts', f'{total:.3f}', '100%'],
+                   ['whole step (model.train_step)', f'{step:.3f}', f'{step / total:.0%}']]))
+    step_rate = args.batch / step
+    print(f'\nimages per second (train step): {step_rate:.1f}; step / sum of parts: {step / total:.2f}')
+
+    pipeline_rate = measure_pipeline(args, cfg)
+    print(f'\n## 3. Data pipeline (BYOL two views, {args.img_size} px, one worker)\n')
+    print(table([['', 'images per second'], ['pipeline, one worker', f'{pipeline_rate:.1f}'],
+                 ['train step', f'{step_rate:.1f}'],
+                 ['workers needed to keep up', f'{step_rate / pipeline_rate:.2f}']]))
+
+
+if __name__ == '__main__':
+    main()

@@ -4,6 +4,6 @@ from .version import __version__
 
 compat.apply()
 
-from . import datasets, models  # noqa: E402,F401  (registers the modules)
+from . import datasets, engine, models  # noqa: E402,F401  (registers the modules)
 
 __all__ = ['__version__']

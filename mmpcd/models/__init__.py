@@ -1,4 +1,5 @@
 from .algorithms import PCD
+from .backbones import MobileNetV3Stages, TimmFeatureMap
 from .heads import PixelContrastHead
 from .losses import pixel_contrast_loss, pixel_contrast_loss_dense
 from .necks import PixelMHSA, PixelProjection, SpatialAdaptor
@@ -6,5 +7,5 @@ from .utils import CheckpointMismatchError, CWReLU
 
 __all__ = [
     'PCD', 'PixelContrastHead', 'pixel_contrast_loss', 'pixel_contrast_loss_dense', 'PixelMHSA', 'PixelProjection', 'SpatialAdaptor',
-    'CheckpointMismatchError', 'CWReLU'
+    'CheckpointMismatchError', 'CWReLU', 'MobileNetV3Stages', 'TimmFeatureMap'
 ]

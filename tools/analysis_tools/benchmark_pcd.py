@@ -31,6 +31,7 @@ from typing import Callable, Dict, List
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
@@ -144,7 +145,7 @@ def measure_step(args: argparse.Namespace, cfg: Config, teacher_ckpt: str) -> Di
     optim_wrapper = build_optim_wrapper(model, optim_cfg)
     images = torch.randint(0, 256, (args.batch, 3, args.img_size, args.img_size), dtype=torch.uint8)
     data = dict(inputs=[images] * views, data_samples=[SelfSupDataSample() for _ in range(args.batch)])
-    inputs = model.data_preprocessor(data, True)['inputs']
+    inputs, _ = model.data_preprocessor(data, True)
     state: Dict[str, object] = {}
 
     def teacher():
@@ -203,6 +204,7 @@ def table(rows: List[List[str]]) -> str:
 
 def main() -> None:
     args = parse_args()
+    MMLogger.get_instance('benchmark_pcd', log_level='WARNING')  # model-building logs stay out of the tables
     init_default_scope('mmselfsup')
     cfg = Config.fromfile(args.config)
     if args.loss_worker:

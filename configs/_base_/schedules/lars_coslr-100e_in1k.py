@@ -4,6 +4,7 @@ optimizer = dict(type='LARS', lr=1.0, momentum=0.9, weight_decay=1e-5)
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=optimizer,
+    constructor='TrainableOptimWrapperConstructor',  # the frozen teacher is left out
     paramwise_cfg=dict(
         custom_keys={
             'bn': dict(decay_mult=0, lars_exclude=True),

@@ -31,8 +31,12 @@ class PCD(BaseModel):
         neck: Student projection φ config (:class:`PixelProjection`).
         head: :class:`PixelContrastHead` config (queue, τ).
         teacher: ``dict(backbone=..., neck=...)``: the teacher backbone and
-            its adapted head (:class:`SpatialAdaptor`).
-        teacher_ckpt: Local path of the released teacher checkpoint.
+            its adapted head (:class:`SpatialAdaptor`); optionally
+            ``input_mean`` / ``input_std`` (0-255 scale) when the teacher
+            was trained with another input normalization than the data
+            preprocessor's: its input is converted to it.
+        teacher_ckpt: Local path of the released teacher checkpoint (None:
+            the file a Python package ships, for formats that have one).
         teacher_ckpt_format: Its layout, a key of ``TEACHER_FORMATS``.
         attention: Student MHSA config, or None for the "w/o MHSA" ablation.
         symmetric: Loss on both views, averaged (default), or on the first
@@ -64,6 +68,12 @@ class PCD(BaseModel):
         if missing:
             raise KeyError(f'model.teacher needs the keys backbone and neck (the SpatialAdaptor); '
                            f'missing: {sorted(missing)}')
+        # x_teacher = (x * std + mean - teacher_mean) / teacher_std, as a scale and a shift per channel
+        mean, std = self.data_preprocessor.mean, self.data_preprocessor.std
+        teacher_mean = torch.tensor(teacher.get('input_mean', mean.flatten().tolist())).view(-1, 1, 1)
+        teacher_std = torch.tensor(teacher.get('input_std', std.flatten().tolist())).view(-1, 1, 1)
+        self.register_buffer('teacher_input_scale', std / teacher_std, persistent=False)
+        self.register_buffer('teacher_input_shift', (mean - teacher_mean) / teacher_std, persistent=False)
         self.attention = MODELS.build(attention) if attention is not None else nn.Identity()
         self.symmetric = symmetric
         self.cross_view = cross_view
@@ -89,7 +99,8 @@ class PCD(BaseModel):
 
     @torch.no_grad()
     def teacher_forward(self, views: torch.Tensor) -> torch.Tensor:
-        """The teacher's adapted map of images (N, 3, H, W): (N, C, h, w)."""
+        """The teacher's adapted map of preprocessed images (N, 3, H, W): (N, C, h, w)."""
+        views = views * self.teacher_input_scale + self.teacher_input_shift
         return self.teacher['neck'](self.teacher['backbone'](views)[-1])
 
     def student_forward(self, views: torch.Tensor) -> torch.Tensor:

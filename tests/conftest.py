@@ -1,6 +1,7 @@
 import copy
 import os
 import os.path as osp
+import sys
 
 import pytest
 import torch
@@ -11,6 +12,7 @@ import mmpcd  # noqa: F401
 from mmpcd.models.teachers import RANDOM_CHECKPOINTS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 
 @pytest.fixture(scope='session')

@@ -54,7 +54,7 @@ def test_demo_trains_checkpoints_and_resumes(tmp_path, mocov3_ckpt):
 def test_extracted_backbone_loads_as_pretrained(tmp_path, mocov3_ckpt):
     train(tmp_path, mocov3_ckpt, 'train_cfg.max_epochs=1')
     out = tmp_path / 'backbone.pth'
-    subprocess.run([sys.executable, 'tools/model_converters/extract_backbone.py', str(tmp_path / 'epoch_1.pth'),
+    subprocess.run([sys.executable, 'tools/model_converters/export_student.py', str(tmp_path / 'epoch_1.pth'),
                     str(out)], cwd=REPO, check=True)
     from mmengine.runner.checkpoint import _load_checkpoint
     from mmselfsup.models.backbones import ResNet

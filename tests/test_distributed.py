@@ -13,10 +13,10 @@ BATCH, QUEUE = 2, 48
 
 
 @pytest.mark.slow
-def test_two_processes_share_queue_and_weights(tmp_path, mocov3_ckpt):
+def test_two_processes_share_queue_and_weights(tmp_path):
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29533',
            'tests/dist_train_dump.py', 'configs/pcd_r18_demo.py', '--launcher', 'pytorch',
-           '--work-dir', str(tmp_path), '--cfg-options', f'model.teacher_ckpt={mocov3_ckpt}',
+           '--work-dir', str(tmp_path), '--cfg-options',
            f'train_dataloader.batch_size={BATCH}', 'train_dataloader.num_workers=0', 'train_cfg.max_epochs=1',
            'train_dataloader.dataset.pipeline.1.transforms.0.0.size=64',
            'train_dataloader.dataset.pipeline.1.transforms.1.0.size=64', f'model.head.queue_len={QUEUE}']

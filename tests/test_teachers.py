@@ -1,0 +1,162 @@
+"""Every teacher of Table 5 from a checkpoint in its released layout; the real EfficientNet-Lite0 teacher."""
+import copy
+import os.path as osp
+
+import numpy as np
+import pytest
+import skimage.data
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from PIL import Image
+from torch import nn
+
+from mmpcd.models import CheckpointMismatchError, CWReLU
+from mmpcd.models.teachers import RANDOM_CHECKPOINTS, load_teacher_checkpoint
+from mmselfsup.registry import MODELS
+
+from conftest import REPO
+
+# format: (config, where the state dict is, a backbone key, a head key) in the released layout
+TEACHERS = {
+    'mocov3': ('pcd_resnet18_8xb128-coslr-100e_in1k.py', 'state_dict',
+               'module.momentum_encoder.layer2.0.conv1.weight', 'module.momentum_encoder.fc.0.weight'),
+    'mocov3_vit': ('pcd_resnet18-mocov3-vitb16_8xb128-coslr-100e_in1k.py', 'state_dict',
+                   'module.momentum_encoder.blocks.3.attn.qkv.weight', 'module.momentum_encoder.head.3.weight'),
+    'swav': ('pcd_resnet18-swav-r50_8xb128-coslr-100e_in1k.py', None,
+             'module.layer2.0.conv1.weight', 'module.projection_head.0.bias'),
+    'byol': ('pcd_resnet18-byol-r50_8xb128-coslr-100e_in1k.py', 'state_dict',
+             'target_net.module.0.layer2.0.conv1.weight', 'target_net.module.1.fc1.weight'),
+    'barlowtwins': ('pcd_resnet18-barlowtwins-r50_8xb128-coslr-100e_in1k.py', 'model',
+                    'module.backbone.layer2.0.conv1.weight', 'module.projector.3.weight'),
+}
+
+
+def model_cfg(config: str, ckpt) -> dict:
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'pcd', config)).model.to_dict()
+    cfg.update(teacher_ckpt=ckpt)
+    cfg['head']['queue_len'] = 32
+    return cfg
+
+
+def state_of(checkpoint: dict, where) -> dict:
+    return checkpoint[where] if where else checkpoint
+
+
+def reference_mlp(adaptor) -> nn.Sequential:
+    """The released head as Linear / BN1d / ReLU, rebuilt from the adaptor's shapes."""
+    layers = []
+    for m in adaptor.layers:
+        if isinstance(m, nn.Conv2d):
+            layers.append(nn.Linear(m.in_channels, m.out_channels, bias=m.bias is not None))
+        elif isinstance(m, nn.BatchNorm2d):
+            layers.append(nn.BatchNorm1d(m.num_features, affine=m.affine))
+        else:
+            assert isinstance(m, CWReLU)
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+@pytest.fixture(scope='module', params=sorted(TEACHERS))
+def released(request, tmp_path_factory):
+    fmt = request.param
+    path = str(tmp_path_factory.mktemp(fmt) / f'{fmt}.pth')
+    checkpoint = RANDOM_CHECKPOINTS[fmt](0)
+    torch.save(checkpoint, path)
+    yield fmt, path, checkpoint
+    del checkpoint
+
+
+def test_teacher_loads_and_adaptor_keeps_the_head(released):
+    fmt, path, checkpoint = released
+    config, where, backbone_key, head_key = TEACHERS[fmt]
+    model = MODELS.build(model_cfg(config, path))
+    state = state_of(checkpoint, where)
+    teacher = model.teacher.state_dict()
+    matches = [k for k, v in teacher.items() if k.startswith('backbone.') and v.shape == state[backbone_key].shape
+               and torch.equal(v, state[backbone_key])]
+    assert matches, f'{backbone_key} not loaded into the teacher backbone'
+    adaptor = model.teacher['neck']
+    _, head_state = load_teacher_checkpoint(path, fmt)
+    mlp = reference_mlp(adaptor)
+    mlp.load_state_dict({k: v for k, v in head_state.items() if int(k.split('.')[0]) < len(mlp)})
+    assert any(torch.equal(p, state[head_key]) for p in mlp.state_dict().values())
+    mlp.eval()
+    t = torch.randn(2, adaptor.channels[0], 5, 5) + 0.3
+    with torch.no_grad():
+        torch.testing.assert_close(adaptor(t).mean(dim=(2, 3)), mlp(t.mean(dim=(2, 3))), rtol=1e-4, atol=1e-4)
+        out = model.teacher_forward(torch.randn(1, 3, 224, 224))
+    side = 14 if fmt == 'mocov3_vit' else 7
+    assert out.shape == (1, adaptor.channels[-1], side, side)
+
+
+def test_bad_keys_are_named(released, tmp_path):
+    fmt, _, checkpoint = released
+    config, where, backbone_key, head_key = TEACHERS[fmt]
+    bad = copy.copy(checkpoint)
+    if where:
+        bad[where] = dict(checkpoint[where])
+    state = state_of(bad, where)
+    removed = state.pop(backbone_key)
+    prefix = backbone_key[:backbone_key.index('layer2') if 'layer2' in backbone_key else backbone_key.index('blocks')]
+    state[prefix + 'extra_layer.weight'] = torch.zeros(1)
+    state[head_key] = torch.zeros(3, 3)
+    path = str(tmp_path / 'bad.pth')
+    torch.save(bad, path)
+    with pytest.raises(CheckpointMismatchError) as err:
+        MODELS.build(model_cfg(config, path))
+    message = str(err.value)
+    short = 'blocks.3.attn.qkv.weight' if fmt == 'mocov3_vit' else 'layer2.0.conv1.weight'
+    assert 'extra_layer.weight' in message and short in message
+    state[backbone_key] = removed
+    state.pop(prefix + 'extra_layer.weight')
+    torch.save(bad, path)
+    with pytest.raises(CheckpointMismatchError, match='wrong shape'):
+        MODELS.build(model_cfg(config, path))
+
+
+def test_vit_map_is_2x2_average_pooled_to_the_student_size():
+    """Bilinear resizing of 14x14 to 7x7 (what the head does) is exactly 2x2 average pooling."""
+    x = torch.randn(2, 8, 14, 14)
+    resized = F.interpolate(x, size=(7, 7), mode='bilinear', align_corners=False)
+    torch.testing.assert_close(resized, F.avg_pool2d(x, 2))
+
+
+def imagenet_input(name: str) -> torch.Tensor:
+    """A scikit-image picture at 224 px, normalized like the student's data preprocessor."""
+    img = Image.fromarray(getattr(skimage.data, name)()).resize((224, 224), Image.BICUBIC)
+    x = torch.from_numpy(np.array(img)).permute(2, 0, 1).float()[None]
+    mean, std = torch.tensor([123.675, 116.28, 103.53]), torch.tensor([58.395, 57.12, 57.375])
+    return (x - mean.view(1, 3, 1, 1)) / std.view(1, 3, 1, 1)
+
+
+def test_efficientnet_lite0_teacher_classifies_real_images():
+    """The packaged ImageNet weights, mapped and adapted: the pooled teacher map is the classifier's logits."""
+    cfg = model_cfg('pcd_resnet18-effnetlite0_8xb128-coslr-100e_in1k.py', None)
+    model = MODELS.build(cfg).eval()
+    for name, label in (('chelsea', 285), ('coffee', 967)):  # Egyptian cat, espresso
+        with torch.no_grad():
+            logits = model.teacher_forward(imagenet_input(name)).mean(dim=(2, 3))
+        assert logits.argmax().item() == label, name
+        assert logits.softmax(dim=1).max() > 0.5
+
+
+@pytest.mark.parametrize('config, channels', [
+    ('pcd_resnet34_8xb128-coslr-100e_in1k.py', 512), ('pcd_resnet50_8xb128-coslr-100e_in1k.py', 2048),
+    ('pcd_mobilenetv3-large_8xb128-coslr-100e_in1k.py', 960)])
+def test_students(config, channels, mocov3_ckpt):
+    model = MODELS.build(model_cfg(config, mocov3_ckpt))
+    views = [torch.randn(2, 3, 64, 64), torch.randn(2, 3, 64, 64)]
+    assert model.extract_feat(views)[-1].shape[1] == channels
+    loss = model.loss(views, [])['loss']
+    loss.backward()
+    assert torch.isfinite(loss) and model.backbone.state_dict() is not None
+    assert all(p.grad is not None for p in model.neck.parameters())
+
+
+def test_mobilenet_v3_stages_follow_the_appendix():
+    backbone = MODELS.build(dict(type='MobileNetV3Stages'))
+    outs = backbone(torch.randn(1, 3, 224, 224))
+    assert [tuple(o.shape[1:]) for o in outs] == [(24, 56, 56), (40, 28, 28), (112, 14, 14), (960, 7, 7)]
+    with pytest.raises(ValueError, match='res6'):
+        MODELS.build(dict(type='MobileNetV3Stages', out_stages=('res6', )))

@@ -24,12 +24,9 @@ train_dataloader = dict(
 
 warmup_epochs = 1
 max_epochs = 10
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min=0., by_epoch=True,
-         begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
-]
+warmup, cosine = param_scheduler = _base_.param_scheduler
+warmup['end'] = cosine['begin'] = warmup_epochs
+cosine.update(T_max=max_epochs - warmup_epochs, end=max_epochs)
 train_cfg = dict(max_epochs=max_epochs)
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=5, max_keep_ckpts=2))
 randomness = dict(seed=0)

@@ -46,6 +46,9 @@ def apply() -> None:
     HistoryBuffer.__getstate__ = _history_buffer_getstate
     HistoryBuffer.__setstate__ = _history_buffer_setstate
     torch.serialization.add_safe_globals([
-        HistoryBuffer, np.core.multiarray._reconstruct, np.core.multiarray.scalar, np.ndarray, np.dtype,
+        # by the names pickle records, numpy 1 and 2 (the objects live in numpy.core._multiarray_umath)
+        *[(getattr(np.core.multiarray, name), f'{module}.multiarray.{name}')
+          for name in ('_reconstruct', 'scalar') for module in ('numpy.core', 'numpy._core')],
+        HistoryBuffer, np.ndarray, np.dtype,
         *{type(np.dtype(t)) for t in ('float64', 'float32', 'int64', 'int32', 'bool')}, np.float64,
     ])

@@ -19,6 +19,15 @@ def test_message_hub_round_trips_with_weights_only(tmp_path):
     assert isinstance(buffer, HistoryBuffer) and buffer.mean() == pytest.approx(7 / 3)
 
 
+def test_numpy_arrays_and_scalars_load_with_weights_only(tmp_path):
+    """mmdet / mmseg runs keep numpy arrays in their checkpoints' message hub."""
+    import numpy as np
+    path = tmp_path / 'arrays.pth'
+    torch.save({'array': np.arange(6).reshape(2, 3), 'scalar': np.float64(0.5), 'int': np.int64(3)}, path)
+    loaded = torch.load(path, weights_only=True)
+    assert (loaded['array'] == np.arange(6).reshape(2, 3)).all() and loaded['scalar'] == 0.5 and loaded['int'] == 3
+
+
 def test_getattr_payloads_are_still_refused(tmp_path):
     class Payload:
         def __reduce__(self):

@@ -14,7 +14,7 @@ PY=${PYTHON:-python3}
 
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
-"${PIP[@]}" install -c "$STACK" 'pip>=23' 'setuptools<81' wheel ninja psutil
+"${PIP[@]}" install -c "$STACK" 'pip>=23' setuptools wheel ninja psutil
 
 # 1. torch, numpy and the pure-Python base that mmcv's build needs.
 "${PIP[@]}" install -c "$STACK" torch torchvision numpy opencv-python mmengine

@@ -85,3 +85,12 @@ def test_corrupt_image_is_named(tmp_path):
     out = run_train('--work-dir', str(tmp_path / 'w'), '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}', 'train_dataloader.batch_size=1',
                     'train_dataloader.num_workers=0', 'model.head.queue_len=4')
     assert out.returncode != 0 and 'broken.jpg' in out.stderr
+
+
+def test_random_teacher_tool_writes_a_loadable_marked_checkpoint(tmp_path, capsys):
+    from mmpcd.models.teachers import load_teacher_checkpoint
+    out = tmp_path / 'random.pth.tar'
+    subprocess.run([sys.executable, 'tools/misc/make_random_teacher.py', str(out)], cwd=REPO, check=True)
+    backbone, head = load_teacher_checkpoint(str(out), 'mocov3')
+    assert 'layer4.2.conv3.weight' in backbone and set(head) >= {'0.weight', '3.weight'}
+    assert 'THE TEACHER IS RANDOM' in capsys.readouterr().out

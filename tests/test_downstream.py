@@ -14,6 +14,7 @@ from mmselfsup.registry import MODELS
 # task: (short config in tests/configs, seeds, metric -> upper bound of its range)
 SHORT_RUNS = {
     'voc07': ('voc07_short.py', 1, {'pascal_voc/AP50': 100., 'pascal_voc/mAP': 100.}),
+    'coco-c4': ('coco_c4_short.py', 1, {'coco/bbox_mAP': 1., 'coco/segm_mAP': 1.}),
     'coco-fpn': ('coco_fpn_short.py', 1, {'coco/bbox_mAP': 1., 'coco/segm_mAP': 1.}),
     'cityscapes': ('cityscapes_short.py', 2, {'mIoU': 100.}),
     'linear': ('linear_cifar_short.py', 1, {'accuracy/top1': 100.}),

@@ -1,4 +1,4 @@
-# The data pieces of the short COCO run (coco_fpn_short.py) on data/coco_mini: small images.
+# The data pieces of the short COCO runs (coco_c4_short.py, coco_fpn_short.py) on data/coco_mini: small images.
 mini_root = 'data/coco_mini/'
 mini_train_pipeline = [
     dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True, with_mask=True),

@@ -36,9 +36,11 @@ def export(checkpoint: str, out: str, *options: str) -> None:
                    cwd=REPO, check=True, capture_output=True)
 
 
-def test_mask_rcnn_r18_fpn_loads_the_student(training_checkpoint, tmp_path):
+@pytest.mark.parametrize('fmt', ['mmdet', 'torchvision'])
+def test_mask_rcnn_r18_fpn_loads_the_student(training_checkpoint, tmp_path, fmt):
+    """mmdet's Pretrained init takes our export and a torchvision-format checkpoint alike."""
     out = str(tmp_path / 'student.pth')
-    export(training_checkpoint, out)
+    export(training_checkpoint, out, '--to', fmt)
     config = tmp_path / 'mask-rcnn_r18_fpn.py'
     config.write_text("_base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'\n"
                       f"model = dict(backbone=dict(depth=18, init_cfg=dict(type='Pretrained', checkpoint='{out}')),\n"

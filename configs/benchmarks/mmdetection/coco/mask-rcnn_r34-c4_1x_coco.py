@@ -1,0 +1,3 @@
+# Table 6: the ResNet-34 student, Mask R-CNN C4.
+_base_ = './mask-rcnn_r18-c4_1x_coco.py'
+model = dict(backbone=dict(depth=34), roi_head=dict(shared_head=dict(depth=34)))

@@ -59,12 +59,14 @@ def test_short_evaluation(task, pcd_checkpoint, tmp_path):
 
 TABLE6 = sorted(glob.glob(f'{REPO}/configs/benchmarks/**/*r34*.py', recursive=True)
                 + glob.glob(f'{REPO}/configs/benchmarks/**/*r50*.py', recursive=True)
-                + glob.glob(f'{REPO}/configs/benchmarks/**/resnet[35]*.py', recursive=True))
+                + glob.glob(f'{REPO}/configs/benchmarks/**/resnet[35]*.py', recursive=True)
+                + glob.glob(f'{REPO}/configs/benchmarks/**/*mbv3*.py', recursive=True)
+                + glob.glob(f'{REPO}/configs/benchmarks/**/mobilenetv3*.py', recursive=True))
 
 
 @pytest.mark.parametrize('path', TABLE6, ids=lambda p: osp.basename(p))
 def test_table6_students_build_and_predict(path):
-    """The ResNet-34 / ResNet-50 overrides give models whose shapes fit from the backbone to the prediction."""
+    """The ResNet-34 / ResNet-50 / MobileNet v3 overrides give models whose shapes fit up to the prediction."""
     from mmcls.registry import MODELS as CLS_MODELS
     from mmdet.registry import MODELS as DET_MODELS
     from mmdet.structures import DetDataSample

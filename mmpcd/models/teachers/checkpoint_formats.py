@@ -20,14 +20,14 @@ def _found(mapping: Mapping) -> list:
     return list(mapping)[:5]
 
 
-def _split(state_dict: Mapping, prefix: str, head: str, ignored: Tuple[str, ...] = (),
+def _split(state_dict: Mapping, backbone: str, head: str, ignored: Tuple[str, ...] = (),
            backbone_prefix: str = '') -> Tuple[StateDict, StateDict]:
-    """Backbone and head tensors under ``prefix``; the head under ``head``, ``ignored`` dropped."""
-    encoder = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
-    head_state = {k[len(head):]: v for k, v in encoder.items() if k.startswith(head)}
-    backbone = {backbone_prefix + k: v for k, v in encoder.items()
-                if not k.startswith(head) and not k.startswith(ignored)}
-    return backbone, head_state
+    """The backbone's tensors (keys under ``backbone``, minus the head's and ``ignored``) and the head's
+    (keys under ``head``), each with its prefix removed; ``backbone_prefix`` is put before the backbone's."""
+    head_state = {k[len(head):]: v for k, v in state_dict.items() if k.startswith(head)}
+    backbone_state = {backbone_prefix + k[len(backbone):]: v for k, v in state_dict.items()
+                      if k.startswith(backbone) and not k.startswith((head, ) + ignored)}
+    return backbone_state, head_state
 
 
 def _state_dict(checkpoint: Mapping, key: str, prefix: str, release: str) -> Mapping:
@@ -43,33 +43,33 @@ def _state_dict(checkpoint: Mapping, key: str, prefix: str, release: str) -> Map
 def _mocov3_resnet(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
     """MoCo v3 ResNet-50 (``r-50-1000ep.pth.tar``): the momentum encoder, head under ``fc.*``."""
     state_dict = _state_dict(checkpoint, 'state_dict', 'module.momentum_encoder.', 'r-50-1000ep.pth.tar (MoCo v3)')
-    return _split(state_dict, 'module.momentum_encoder.', 'fc.')
+    return _split(state_dict, 'module.momentum_encoder.', 'module.momentum_encoder.fc.')
 
 
 def _mocov3_vit(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
     """MoCo v3 ViT-B/16 (``vit-b-300ep.pth.tar``): the momentum encoder (timm keys), head under ``head.*``."""
     state_dict = _state_dict(checkpoint, 'state_dict', 'module.momentum_encoder.', 'vit-b-300ep.pth.tar (MoCo v3)')
-    return _split(state_dict, 'module.momentum_encoder.', 'head.', backbone_prefix='model.')
+    return _split(state_dict, 'module.momentum_encoder.', 'module.momentum_encoder.head.', backbone_prefix='model.')
 
 
 def _swav(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
     """SwAV ResNet-50 (``swav_800ep_pretrain.pth.tar``): ``module.*`` keys, head ``projection_head.*``;
     the prototypes are not part of the head and are ignored."""
     state_dict = _state_dict(checkpoint, '', 'module.projection_head.', 'swav_800ep_pretrain.pth.tar (SwAV)')
-    return _split(state_dict, 'module.', 'projection_head.', ignored=('prototypes.', ))
+    return _split(state_dict, 'module.', 'module.projection_head.', ignored=('module.prototypes.', ))
 
 
 def _byol(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
     """BYOL ResNet-50 in mmselfsup 1.x's layout: the target network ``target_net.module.{0,1}``, its
     ``NonLinearNeck`` ``fc0 - bn0 - fc1`` (Linear - BN1d - ReLU - Linear, with biases)."""
     state_dict = _state_dict(checkpoint, 'state_dict', 'target_net.module.1.', 'an mmselfsup BYOL checkpoint')
-    backbone, neck = _split(state_dict, 'target_net.module.', '1.')
+    backbone, neck = _split(state_dict, 'target_net.module.0.', 'target_net.module.1.')
     layer = {'fc0': '0', 'bn0': '1', 'fc1': '3'}
     head = {}
     for key, value in neck.items():
         name, _, param = key.partition('.')
         head[f'{layer.get(name, name)}.{param}'] = value
-    return {k[len('0.'):] if k.startswith('0.') else k: v for k, v in backbone.items()}, head
+    return backbone, head
 
 
 def _barlowtwins(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
@@ -77,8 +77,7 @@ def _barlowtwins(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
     ``module.projector.*`` (8192-8192-8192); the affine-free ``module.bn`` of the loss is dropped like
     MoCo v3's last BN."""
     state_dict = _state_dict(checkpoint, 'model', 'module.projector.', 'checkpoint.pth (Barlow Twins)')
-    backbone, head = _split(state_dict, 'module.', 'projector.', ignored=('bn.', ))
-    return {k[len('backbone.'):] if k.startswith('backbone.') else k: v for k, v in backbone.items()}, head
+    return _split(state_dict, 'module.backbone.', 'module.projector.')
 
 
 def _efficientnet_lite0(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:

@@ -91,3 +91,28 @@ def test_table6_students_build_and_predict(path):
             assert model.encode_decode(x, [meta]).shape == (1, 19, 128, 160)
         else:
             assert model(x, mode='tensor').shape == (1, 1000)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('codebase, config, metric', [
+    ('mmdet', 'voc07_short.py', 'pascal_voc/mAP'), ('mmseg', 'cityscapes_short.py', 'mIoU')])
+def test_mim_train(codebase, config, metric, pcd_checkpoint, tmp_path):
+    """``mim train mmdet|mmseg CONFIG`` (openmim, through the codebase's own tools/train.py) runs our configs on
+    the exported student and evaluates it."""
+    student = tmp_path / 'student.pth'
+    subprocess.run([sys.executable, 'tools/model_converters/export_student.py', pcd_checkpoint, str(student),
+                    '--norm-rescale', '0.25'], cwd=REPO, check=True)
+    options = [f'model.backbone.init_cfg.checkpoint={student}']
+    if codebase == 'mmdet':
+        options.append(f'model.roi_head.shared_head.init_cfg.checkpoint={student}')
+    mim = osp.join(osp.dirname(sys.executable), 'mim')
+    cmd = [mim, 'train', codebase, f'tests/configs/{config}', '--gpus', '0', '--work-dir', str(tmp_path / 'run'),
+           '--cfg-options', *options]
+    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1200)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
+    assert f'{codebase}/.mim/tools/train.py' in out.stdout + out.stderr  # the codebase's own script ran
+    log = next((tmp_path / 'run').glob('*/*.log')).read_text()
+    assert log.count(f'Loads checkpoint by local backend from path: {student}') == (2 if codebase == 'mmdet' else 1)
+    scalars = next((tmp_path / 'run').glob('*/vis_data/scalars.json')).read_text().splitlines()
+    values = [json.loads(line)[metric] for line in scalars if metric in line]
+    assert values and math.isfinite(values[-1]) and 0 <= values[-1] <= 100

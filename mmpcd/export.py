@@ -1,4 +1,5 @@
 """Turn a PCD training checkpoint into a student backbone that other codebases load."""
+import re
 from typing import Dict
 
 import torch
@@ -16,30 +17,47 @@ def extract_backbone(checkpoint: dict, prefix: str = 'backbone.') -> StateDict:
     return backbone
 
 
+def _bn_after(conv: str) -> str:
+    """The name of the BN that follows conv ``conv`` in the layouts of mmcv's ConvModule (``conv`` -> ``bn``),
+    ResNet (``convK`` -> ``bnK``) and ``nn.Sequential`` (``downsample.0`` -> ``downsample.1``)."""
+    parent, _, name = conv.rpartition('.')
+    name = str(int(name) + 1) if name.isdigit() else re.sub(r'^conv', 'bn', name)
+    return f'{parent}.{name}' if parent else name
+
+
 def norm_rescale(backbone: StateDict, scale: float = 0.25) -> StateDict:
     """NormRescale with a constant (PCD Sec. 4.1; Huang et al., ECCV 2022).
 
-    Every conv weight is multiplied by ``scale``; each BN's running mean by
-    ``scale`` and running variance by ``scale**2``; BN affine parameters
-    and everything else are kept. Each conv of a ResNet (or MobileNet) is
-    followed by a BN, which makes the conv scale-invariant: the network
+    Every conv followed by a BN has its weight (and bias, if any)
+    multiplied by ``scale``, and that BN its running mean by ``scale`` and
+    running variance by ``scale**2``; BN affine parameters and everything
+    else are kept. The BN makes such a conv scale-invariant: the network
     computes the same function (exactly in train mode, up to BN's eps in
     eval mode, since the running statistics follow the conv), but the
     gradient of a conv weight grows by ``1 / scale`` and its relative step
     under SGD by ``1 / scale**2`` (16 at 0.25). That is the point: LARS
     leaves weight norms that SGD fine-tuning recipes tuned for SGD-trained
-    weights move too slowly. BN's scale and shift are not scale-invariant
-    (they feed residual sums directly), so scaling them would change the
-    network instead of its effective learning rate.
+    weights move too slowly. Convs with no BN after them (MobileNet v3's
+    squeeze-excitation convs) are not scale-invariant and are kept, as are
+    BN's scale and shift (they feed residual sums directly): scaling them
+    would change the network instead of its effective learning rate.
+
+    Raises:
+        KeyError: No conv of ``backbone`` is followed by a BN (not a
+            ResNet / MobileNet backbone).
     """
+    convs = [key[:-len('.weight')] for key, value in backbone.items() if key.endswith('.weight') and value.dim() == 4]
+    convs = [conv for conv in convs if f'{_bn_after(conv)}.running_var' in backbone]
     rescaled = dict(backbone)
-    for key, value in backbone.items():
-        if key.endswith('weight') and value.dim() == 4:
-            rescaled[key] = value * scale
-        elif key.endswith('running_mean'):
-            rescaled[key] = value * scale
-        elif key.endswith('running_var'):
-            rescaled[key] = value * scale**2
+    for conv in convs:
+        bn = _bn_after(conv)
+        for name in (f'{conv}.weight', f'{conv}.bias', f'{bn}.running_mean'):
+            if name in backbone:
+                rescaled[name] = backbone[name] * scale
+        rescaled[f'{bn}.running_var'] = backbone[f'{bn}.running_var'] * scale**2
+    if not convs:
+        raise KeyError('NormRescale found no conv followed by a BN (conv1/bn1, x.conv/x.bn, downsample.0/1 names); '
+                       f'is this a ResNet or MobileNet backbone? keys such as {list(backbone)[:5]}')
     return rescaled
 
 

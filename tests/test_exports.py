@@ -1,4 +1,5 @@
 """Exported students load in mmdet, torchvision and detectron2's layout; NormRescale keeps the function."""
+import copy
 import pickle
 import subprocess
 import sys
@@ -117,4 +118,32 @@ def test_norm_rescale_scales_convs_and_keeps_the_function(training_checkpoint, t
         model(x)[-1].square().mean().backward()
         grads.append(model.layer2[0].conv1.weight.grad.norm())
     torch.testing.assert_close(grads[1], grads[0] * 4, rtol=5e-2, atol=0)  # up to BN's eps
-    assert norm_rescale({'a.weight': torch.ones(2)})['a.weight'].eq(1).all()  # 1-d weights (BN) unchanged
+    with pytest.raises(KeyError, match='no conv followed by a BN'):
+        norm_rescale({'fc.weight': torch.ones(2, 2)})
+
+
+def test_norm_rescale_keeps_mobilenet_v3():
+    """MobileNet v3: the convs followed by a BN are rescaled, the squeeze-excitation convs (bias, no BN) are not.
+    With BN's eps scaled by 0.25**2 too (as the MobileNet C4 / FCN configs do), it is the same function, in train
+    and in eval mode."""
+    torch.manual_seed(0)
+    trained = MODELS.build(dict(type='MobileNetV3Stages'))  # mmcls' BN eps 1e-3
+    with torch.no_grad():
+        trained(torch.randn(4, 3, 64, 64))  # non-trivial running statistics
+    state = copy.deepcopy(trained.state_dict())
+    rescaled = norm_rescale(state)
+    assert rescaled['layer5.depthwise_conv.conv.weight'].equal(state['layer5.depthwise_conv.conv.weight'] * 0.25)
+    assert rescaled['layer5.depthwise_conv.bn.running_var'].equal(state['layer5.depthwise_conv.bn.running_var'] / 16)
+    assert rescaled['layer0.conv.weight'].equal(state['layer0.conv.weight'] * 0.25)
+    for key in ('layer5.se.conv1.conv.weight', 'layer5.se.conv2.conv.bias', 'layer5.depthwise_conv.bn.weight'):
+        assert rescaled[key].equal(state[key]), key
+    x = torch.randn(4, 3, 64, 64)
+    for mode in (True, False):
+        trained.load_state_dict(state)
+        model = MODELS.build(dict(type='MobileNetV3Stages', norm_cfg=dict(type='BN', eps=1e-3 * 0.25**2)))
+        model.load_state_dict(rescaled)
+        model.train(mode)
+        trained.train(mode)
+        with torch.no_grad():
+            for out, reference in zip(model(x), trained(x)):
+                torch.testing.assert_close(out, reference, rtol=1e-4, atol=1e-5)

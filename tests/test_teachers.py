@@ -160,3 +160,25 @@ def test_mobilenet_v3_stages_follow_the_appendix():
     assert [tuple(o.shape[1:]) for o in outs] == [(24, 56, 56), (40, 28, 28), (112, 14, 14), (960, 7, 7)]
     with pytest.raises(ValueError, match='res6'):
         MODELS.build(dict(type='MobileNetV3Stages', out_stages=('res6', )))
+
+
+def test_mobilenet_v3_stages_c4_and_dilated():
+    """A C4 backbone ends at res4 (res5 is not built); a dilated res5 keeps stride 16 with res5's weights."""
+    full = MODELS.build(dict(type='MobileNetV3Stages'))
+    c4 = MODELS.build(dict(type='MobileNetV3Stages', out_stages=('res4', )))
+    assert c4.layers == [f'layer{i}' for i in range(13)] and not hasattr(c4, 'layer13')
+    x = torch.randn(1, 3, 224, 224)
+    c4.load_state_dict({k: v for k, v in full.state_dict().items() if int(k.split('.')[0][5:]) < 13})
+    full.eval(), c4.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(c4(x)[0], full(x)[2])
+    dilated = MODELS.build(dict(type='MobileNetV3Stages', out_stages=('res5', ), res5_dilation=2))
+    dilated.load_state_dict(full.state_dict())  # same parameters, only strides and dilations differ
+    dilated.eval()
+    with torch.no_grad():
+        assert dilated(x)[0].shape == (1, 960, 14, 14)
+    conv = dilated.layer14.depthwise_conv.conv
+    assert conv.dilation == (2, 2) and conv.padding == (2 * (conv.kernel_size[0] // 2), ) * 2
+    assert dilated.layer13.depthwise_conv.conv.stride == (1, 1)
+    with pytest.raises(ValueError, match='needs res5'):
+        MODELS.build(dict(type='MobileNetV3Stages', out_stages=('res4', ), res5_dilation=2))

@@ -6,8 +6,9 @@
   --to torchvision  a torchvision resnet18/34/50 state dict without fc: model.fc = nn.Identity(), then
                     model.load_state_dict(torch.load(OUT), strict=True).
   --to detectron2   a .pkl with detectron2's ResNet names and matching_heuristics (MODEL.WEIGHTS=OUT).
-  --norm-rescale S  NormRescale (PCD Sec. 4.1): conv weights x S, BN running mean x S and variance x S^2;
-                    the paper uses S=0.25 for the C4 and FCN fine-tunings (see docs/exports.md).
+  --norm-rescale S  NormRescale (PCD Sec. 4.1): weights of the convs followed by a BN x S, that BN's running
+                    mean x S and variance x S^2; the paper uses S=0.25 for the C4 and FCN fine-tunings (see
+                    docs/exports.md).
 
     python tools/model_converters/export_student.py work_dirs/pcd_r18/epoch_100.pth pcd_r18.pth
     python tools/model_converters/export_student.py CKPT pcd_r18_c4.pkl --to detectron2 --norm-rescale 0.25
@@ -28,7 +29,7 @@ def main() -> None:
     parser.add_argument('out', help='output file')
     parser.add_argument('--to', choices=['mmdet', 'torchvision', 'detectron2'], default='mmdet')
     parser.add_argument('--norm-rescale', type=float, default=None, metavar='S',
-                        help='multiply conv weights by S (0.25 in the paper for C4 / FCN)')
+                        help='NormRescale: multiply the weights of the convs followed by a BN by S (0.25 in the paper for C4 / FCN)')
     parser.add_argument('--prefix', default='backbone.', help='module to export (the student backbone)')
     args = parser.parse_args()
     import mmpcd  # noqa: F401  (mmengine's checkpoint objects load with weights_only=True)

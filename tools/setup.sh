@@ -28,7 +28,7 @@ if ! "$VENV/bin/python" -c 'import mmcv, mmcv._ext; assert mmcv.__version__ == "
     BUILD=$(mktemp -d)
     printf '#!/bin/sh\nexec g++ "$@" -std=c++20\n' > "$BUILD/g++20"
     chmod +x "$BUILD/g++20"
-    echo "Building mmcv 2.0.1 with ops (about 10 minutes on 2 cores)..."
+    echo "Building mmcv 2.0.1 with ops (about 17 minutes on 2 cores)..."
     PATH="$VENV/bin:$PATH" CXX="$BUILD/g++20" MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=${MAX_JOBS:-2} \
       "${PIP[@]}" wheel --no-build-isolation --no-deps --no-binary mmcv -w "$BUILD/out" mmcv==2.0.1
     mv "$BUILD"/out/mmcv-2.0.1-*.whl "$WHEELS"/

@@ -46,18 +46,18 @@ def norm_rescale(backbone: StateDict, scale: float = 0.25) -> StateDict:
         KeyError: No conv of ``backbone`` is followed by a BN (not a
             ResNet / MobileNet backbone).
     """
-    convs = [key[:-len('.weight')] for key, value in backbone.items() if key.endswith('.weight') and value.dim() == 4]
-    convs = [conv for conv in convs if f'{_bn_after(conv)}.running_var' in backbone]
+    pairs = [(key[:-len('.weight')], _bn_after(key[:-len('.weight')]))
+             for key, value in backbone.items() if key.endswith('.weight') and value.dim() == 4]
+    pairs = [(conv, bn) for conv, bn in pairs if f'{bn}.running_var' in backbone]
+    if not pairs:
+        raise KeyError('NormRescale found no conv followed by a BN (conv1/bn1, x.conv/x.bn, downsample.0/1 names); '
+                       f'is this a ResNet or MobileNet backbone? keys such as {list(backbone)[:5]}')
     rescaled = dict(backbone)
-    for conv in convs:
-        bn = _bn_after(conv)
+    for conv, bn in pairs:
         for name in (f'{conv}.weight', f'{conv}.bias', f'{bn}.running_mean'):
             if name in backbone:
                 rescaled[name] = backbone[name] * scale
         rescaled[f'{bn}.running_var'] = backbone[f'{bn}.running_var'] * scale**2
-    if not convs:
-        raise KeyError('NormRescale found no conv followed by a BN (conv1/bn1, x.conv/x.bn, downsample.0/1 names); '
-                       f'is this a ResNet or MobileNet backbone? keys such as {list(backbone)[:5]}')
     return rescaled
 
 

@@ -22,10 +22,7 @@ class MobileNetV3Res5SharedHead(MobileNetV3Stages):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(out_stages=('res5', ), **kwargs)
-        first = MOBILENET_V3_LARGE_STAGES['res5'][0]
-        for name in self.layers[:first]:
-            delattr(self, name)
-        del self.layers[:first]
+        self._drop_layers(self.layers[:MOBILENET_V3_LARGE_STAGES['res5'][0]])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """RoI features (N, 112, 14, 14) -> (N, 960, 7, 7)."""

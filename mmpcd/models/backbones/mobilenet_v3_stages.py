@@ -42,9 +42,7 @@ class MobileNetV3Stages(MobileNetV3):
             raise ValueError(f'unknown stages {sorted(unknown)}; choose from {list(MOBILENET_V3_LARGE_STAGES)}')
         out_indices = sorted(MOBILENET_V3_LARGE_STAGES[s][1] for s in out_stages)
         super().__init__(arch='large', out_indices=out_indices, **kwargs)
-        for name in self.layers[out_indices[-1] + 1:]:
-            delattr(self, name)
-        del self.layers[out_indices[-1] + 1:]
+        self._drop_layers(self.layers[out_indices[-1] + 1:])
         if res5_dilation != 1:
             first, last = MOBILENET_V3_LARGE_STAGES['res5']
             if out_indices[-1] < first:
@@ -54,3 +52,9 @@ class MobileNetV3Stages(MobileNetV3):
                 conv.stride = (1, 1)
                 conv.dilation = (res5_dilation, res5_dilation)
                 conv.padding = (res5_dilation * (conv.kernel_size[0] // 2), ) * 2
+
+    def _drop_layers(self, names: Sequence[str]) -> None:
+        """Remove the mmcls layers ``names`` (the others keep their names)."""
+        for name in names:
+            delattr(self, name)
+        self.layers = [name for name in self.layers if name not in names]

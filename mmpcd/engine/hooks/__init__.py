@@ -1,0 +1,3 @@
+from .loss_curve_hook import LossCurveHook
+
+__all__ = ['LossCurveHook']

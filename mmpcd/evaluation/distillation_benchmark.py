@@ -1,0 +1,155 @@
+"""The CPU distillation benchmark: does a distilled student end up better than it started?
+
+Each row pre-trains ResNet-18 students with ``tools/train.py`` on the unlabelled
+train images of ``data/cifar10_mini`` (one run per seed), then scores the
+student's global-average-pooled backbone output with :func:`linear_probe`
+(labelled train split -> top-1 on the val split). Beside them: the random
+initialisation each run starts from (the same seed, the same
+``init_weights``: the run loads it with ``load_from``) and the teacher's own
+pooled backbone features, the ceiling.
+"""
+import json
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import set_random_seed
+
+from mmselfsup.registry import MODELS
+from ..visualization import chance_loss, plot_loss_curves
+from .linear_probe import linear_probe, load_images, pooled_features, read_labelled_list
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIGS = osp.join(REPO, 'configs', 'pcd', 'cpu')
+#: Rows that pre-train a student: label -> config (the image-level variant joins with the ablation configs).
+ROWS = {
+    'PCD': osp.join(CONFIGS, 'pcd_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py'),
+    'PCD w/o MHSA': osp.join(CONFIGS, 'pcd_resnet18-effnetlite0-wo-mhsa_1xb32-lars-15e_cifar10-mini.py'),
+}
+RANDOM, TEACHER = 'random initialisation', 'teacher (EfficientNet-Lite0, pooled backbone)'
+#: ``--quick``: the first epochs of the same schedule, for the test.
+QUICK_OPTIONS = {'train_cfg.max_epochs': 4}
+
+
+class ProbeData:
+    """The labelled train and val images of ``data_root`` (``meta/{train,val}.txt``), resized for the probe."""
+
+    def __init__(self, data_root: str, size: int, mean: Sequence[float], std: Sequence[float]) -> None:
+        def split(name: str) -> Tuple[torch.Tensor, torch.Tensor]:
+            paths, labels = read_labelled_list(osp.join(data_root, 'meta', f'{name}.txt'), osp.join(data_root, name))
+            return load_images(paths, size, mean, std), labels
+
+        (self.train_x, self.train_y), (self.val_x, self.val_y) = split('train'), split('val')
+
+    def top1(self, feature_map: Callable[[torch.Tensor], torch.Tensor]) -> float:
+        """Linear-probe top-1 (%) of the pooled maps of ``feature_map``."""
+        top1, _ = linear_probe(pooled_features(feature_map, self.train_x), self.train_y,
+                               pooled_features(feature_map, self.val_x), self.val_y)
+        return top1
+
+
+def build_model(cfg: Config, seed: int) -> torch.nn.Module:
+    """The config's model, initialised as ``tools/train.py`` initialises it with ``--seed seed``."""
+    init_default_scope(cfg.get('default_scope', 'mmselfsup'))
+    set_random_seed(seed)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model.eval()
+
+
+def student_map(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The student backbone's last map."""
+    return lambda x: model.backbone(x)[-1]
+
+
+def teacher_map(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The teacher backbone's last map, its input converted as in training."""
+    return lambda x: model.teacher['backbone'](x * model.teacher_input_scale + model.teacher_input_shift)[-1]
+
+
+def train(config: str, work_dir: str, seed: int, init_ckpt: str, options: Dict[str, object]) -> str:
+    """Run ``tools/train.py`` from ``init_ckpt``; the path of its last checkpoint."""
+    cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'), config, '--work-dir', work_dir, '--seed', str(seed),
+           '--cfg-options', f'load_from={init_ckpt}', *[f'{k}={v}' for k, v in options.items()]]
+    with open(osp.join(work_dir, 'train.log'), 'w') as log:
+        done = subprocess.run(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    if done.returncode:
+        raise RuntimeError(f'training failed (exit {done.returncode}): {" ".join(cmd)}; see {work_dir}/train.log')
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
+def run(work_dir: str, seeds: Sequence[int], rows: Dict[str, str], options: Optional[Dict[str, object]] = None) -> dict:
+    """Pre-train and probe every row for every seed; the results, also written to ``work_dir/results.json``."""
+    os.makedirs(work_dir, exist_ok=True)
+    options = dict(options or {})
+    cfgs = {row: Config.fromfile(config) for row, config in rows.items()}
+    for cfg in cfgs.values():
+        cfg.merge_from_dict(options)
+    first = next(iter(cfgs.values()))
+    data_root = first.train_dataloader.dataset.data_root
+    size = first.crop_size
+    preprocessor = first.model.data_preprocessor
+    probe = ProbeData(osp.join(REPO, data_root), size, preprocessor.mean, preprocessor.std)
+    results: dict = dict(top1={RANDOM: [], TEACHER: [], **{row: [] for row in rows}}, loss={row: [] for row in rows},
+                         num_negatives=first.model.head.queue_len, size=size, seeds=list(seeds))
+    for seed in seeds:
+        for row, config in rows.items():
+            run_dir = osp.join(work_dir, f'{row.replace(" ", "_").replace("/", "")}_seed{seed}')
+            os.makedirs(run_dir, exist_ok=True)
+            model = build_model(cfgs[row], seed)
+            init_ckpt = osp.join(run_dir, 'init.pth')
+            torch.save(dict(state_dict=model.state_dict(), meta=dict(seed=seed)), init_ckpt)
+            if row == next(iter(rows)):
+                results['top1'][RANDOM].append(probe.top1(student_map(model)))
+                if seed == seeds[0]:
+                    results['top1'][TEACHER].append(probe.top1(teacher_map(model)))
+            last = train(config, run_dir, seed, init_ckpt, options)
+            model.load_state_dict(torch.load(last, map_location='cpu', weights_only=True)['state_dict'])
+            results['top1'][row].append(probe.top1(student_map(model)))
+            with open(osp.join(run_dir, 'loss_curve.json')) as f:
+                results['loss'][row].append(json.load(f)['losses'])
+            print(f'seed {seed}, {row}: top-1 {results["top1"][row][-1]:.1f} '
+                  f'(random init {results["top1"][RANDOM][-1]:.1f})', flush=True)
+    with open(osp.join(work_dir, 'results.json'), 'w') as f:
+        json.dump(results, f)
+    return results
+
+
+def mean_std(values: List[float]) -> Tuple[float, float]:
+    """Mean and sample standard deviation (0 for one value)."""
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def final_loss(losses: List[float], last: int = 20) -> float:
+    """The mean loss of the last ``last`` iterations of a run."""
+    return statistics.mean(losses[-last:])
+
+
+def table(results: dict) -> str:
+    """The results as a markdown table: top-1 mean ± std over seeds, final loss against chance."""
+    chance = chance_loss(results['num_negatives'])
+    lines = ['| row | linear-probe top-1 (%) | runs | final training loss | below chance log(K+1) |',
+             '|---|---|---|---|---|']
+    for row, values in results['top1'].items():
+        mean, std = mean_std(values)
+        loss = results['loss'].get(row)
+        if loss:
+            final, _ = mean_std([final_loss(run) for run in loss])
+            loss_cells = f'{final:.2f} | {chance - final:.2f} nat'
+        else:
+            loss_cells = '- | -'
+        lines.append(f'| {row} | {mean:.1f} ± {std:.1f} | {len(values)} | {loss_cells} |')
+    return '\n'.join(lines)
+
+
+def plot(results: dict, path: str) -> None:
+    """The training-loss curves of every row and seed, with the chance line."""
+    plot_loss_curves(results['loss'], path, results['num_negatives'],
+                     title=f'PCD on cifar10_mini ({results["size"]} px), seeds {results["seeds"]}')

@@ -1,0 +1,100 @@
+"""Linear probe on frozen, globally pooled features (the CPU distillation benchmark's evaluation)."""
+import os.path as osp
+from typing import Callable, List, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+#: L2 penalties the probe chooses from by cross-validation on the labelled train split.
+L2_GRID = (1e-4, 1e-3, 1e-2, 1e-1)
+
+
+def read_labelled_list(list_file: str, image_root: str) -> Tuple[List[str], torch.Tensor]:
+    """The images and labels of an ImageNet-style list (``relative/path label`` a line).
+
+    Raises:
+        FileNotFoundError: the list, or an image it names, does not exist.
+        ValueError: a line has no integer label.
+    """
+    if not osp.isfile(list_file):
+        raise FileNotFoundError(f'labelled image list {list_file} does not exist')
+    paths, labels = [], []
+    with open(list_file) as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            parts = line.split()
+            if len(parts) != 2 or not parts[1].lstrip('-').isdigit():
+                raise ValueError(f'{list_file}:{number}: expected "relative/path label", got {line.strip()!r}')
+            path = osp.join(image_root, parts[0])
+            if not osp.isfile(path):
+                raise FileNotFoundError(f'{list_file}:{number} names {path}, which does not exist')
+            paths.append(path)
+            labels.append(int(parts[1]))
+    return paths, torch.tensor(labels)
+
+
+def load_images(paths: Sequence[str], size: int, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """Images resized (bicubic) to ``size`` x ``size``, RGB, normalized with mean / std (0-255 scale): (N, 3, s, s)."""
+    batch = np.stack([np.asarray(Image.open(p).convert('RGB').resize((size, size), Image.BICUBIC)) for p in paths])
+    images = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
+    return (images - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+
+
+@torch.no_grad()
+def pooled_features(feature_map: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
+                    batch_size: int = 100) -> torch.Tensor:
+    """Global-average-pooled maps of ``feature_map`` (images -> (N, C, h, w)), in batches: (N, C)."""
+    return torch.cat([feature_map(images[i:i + batch_size]).mean(dim=(2, 3)) for i in range(0, len(images), batch_size)])
+
+
+def fit_logistic_regression(x: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float) -> torch.Tensor:
+    """Multinomial logistic regression (weights and bias, (C + 1, classes)) by full-batch L-BFGS, from zero.
+
+    Minimizes ``mean cross-entropy + l2 * ||W||^2`` (the bias is not penalized); deterministic.
+    """
+    x = torch.cat([x.double(), x.new_ones(len(x), 1, dtype=torch.float64)], dim=1)
+    weights = torch.zeros(x.shape[1], num_classes, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([weights], lr=1, max_iter=500, tolerance_grad=1e-9, tolerance_change=1e-12,
+                                  history_size=20, line_search_fn='strong_wolfe')
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = F.cross_entropy(x @ weights, y) + l2 * weights[:-1].pow(2).sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        optimizer.step(closure)
+    return weights.detach()
+
+
+def _top1(weights: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> float:
+    logits = x.double() @ weights[:-1] + weights[-1]
+    return 100.0 * (logits.argmax(dim=1) == y).double().mean().item()
+
+
+def linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor, val_y: torch.Tensor,
+                 folds: int = 5) -> Tuple[float, float]:
+    """Top-1 (%) on the val split of a linear classifier trained on frozen train features.
+
+    The features are standardized with the train split's statistics; the L2
+    penalty is chosen from :data:`L2_GRID` by ``folds``-fold cross-validation
+    on the train split alone (the val split is only scored once).
+
+    Returns:
+        ``(top1, l2)``: the val top-1 and the chosen penalty.
+    """
+    mean, std = train_x.mean(dim=0), train_x.std(dim=0).clamp_min(1e-6)
+    train_x, val_x = (train_x - mean) / std, (val_x - mean) / std
+    num_classes = int(train_y.max()) + 1
+    fold_of = torch.arange(len(train_x)) % folds
+
+    def cv_score(l2: float) -> float:
+        return sum(_top1(fit_logistic_regression(train_x[fold_of != k], train_y[fold_of != k], num_classes, l2),
+                         train_x[fold_of == k], train_y[fold_of == k]) for k in range(folds)) / folds
+
+    l2 = max(L2_GRID, key=cv_score)
+    return _top1(fit_logistic_regression(train_x, train_y, num_classes, l2), val_x, val_y), l2

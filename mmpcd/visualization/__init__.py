@@ -1,0 +1,3 @@
+from .loss_curves import chance_loss, plot_loss_curves
+
+__all__ = ['chance_loss', 'plot_loss_curves']

@@ -1,6 +1,11 @@
-# The main job, small: PCD on the 24 COCO images shipped in data/coco_mini, on a 2-core CPU in minutes, distilling
-# from a real ImageNet network that installs from PyPI (EfficientNet-Lite0; the recipe is configs/pcd_r18.py's).
+# The main job, small: PCD on the 24 COCO images shipped in data/coco_mini, on a 2-core CPU in about 4 minutes,
+# distilling from a real ImageNet network that installs from PyPI (EfficientNet-Lite0; the recipe is
+# configs/pcd_r18.py's). Its loss falls well below chance, log(K+1) = log(257): the end of the run prints both and
+# draws work_dirs/pcd_r18_demo/loss_curve.png.
 #   bash tools/demo.sh
+# Scaled from the paper's recipe: crop 112, batch 8, queue 256, 60 epochs of 3 iterations, and LARS at lr 1.0
+# without the linear scaling rule (at batch 8 it gives 0.031, and LARS then moves each weight by 3e-5 of its norm
+# per step: the loss stays at chance; docs/distillation_benchmark.md has the measurements).
 _base_ = './pcd/pcd_resnet18-effnetlite0_8xb128-coslr-100e_in1k.py'
 
 crop_size = 112
@@ -22,11 +27,13 @@ train_dataloader = dict(
         data_prefix=dict(img_path='train/'),
         pipeline=train_pipeline))
 
-warmup_epochs = 1
-max_epochs = 10
+auto_scale_lr = dict(enable=False)
+warmup_epochs = 6
+max_epochs = 60
 warmup, cosine = param_scheduler = _base_.param_scheduler
 warmup['end'] = cosine['begin'] = warmup_epochs
 cosine.update(T_max=max_epochs - warmup_epochs, end=max_epochs)
 train_cfg = dict(max_epochs=max_epochs)
-default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=5, max_keep_ckpts=2))
+default_hooks = dict(logger=dict(interval=3), checkpoint=dict(interval=20, max_keep_ckpts=2))
+custom_hooks = [dict(type='LossCurveHook')]
 randomness = dict(seed=0)

@@ -19,7 +19,8 @@ def test_two_processes_share_queue_and_weights(tmp_path):
            '--work-dir', str(tmp_path), '--cfg-options',
            f'train_dataloader.batch_size={BATCH}', 'train_dataloader.num_workers=0', 'train_cfg.max_epochs=1',
            'train_dataloader.dataset.pipeline.1.transforms.0.0.size=64',
-           'train_dataloader.dataset.pipeline.1.transforms.1.0.size=64', f'model.head.queue_len={QUEUE}']
+           'train_dataloader.dataset.pipeline.1.transforms.1.0.size=64', f'model.head.queue_len={QUEUE}',
+           'auto_scale_lr.enable=True']  # the demo trains at lr 1.0 unscaled; the paper's recipe scales
     out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
     ranks = [torch.load(tmp_path / f'rank{r}.pth', weights_only=True) for r in (0, 1)]

@@ -1,4 +1,6 @@
 """tools/train.py end to end on the shipped images: train, checkpoint, resume with the queue restored."""
+import json
+import math
 import os
 import os.path as osp
 import subprocess
@@ -97,3 +99,21 @@ def test_random_teacher_tool_writes_a_loadable_marked_checkpoint(tmp_path):
     assert "318 ['0.weight', '1.bias', '1.num_batches_tracked', '1.running_mean', '1.running_var', '1.weight', " \
         "'3.weight', '4.num_batches_tracked', '4.running_mean', '4.running_var']" in result.stdout
     assert 'THE TEACHER IS RANDOM' in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_demo_loss_falls_below_chance(tmp_path):
+    """The demo's first 20 epochs (of 60, same config and schedule): the loss leaves chance, log(K+1)."""
+    cmd = [sys.executable, 'tools/train.py', 'configs/pcd_r18_demo.py', '--work-dir', str(tmp_path),
+           '--cfg-options', 'train_cfg.max_epochs=20']
+    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
+    curve = json.loads((tmp_path / 'loss_curve.json').read_text())
+    chance = math.log(256 + 1)
+    assert curve['num_negatives'] == 256 and curve['chance'] == pytest.approx(chance)
+    assert len(curve['losses']) == 20 * 3  # 24 images / 8: every iteration recorded
+    means = list(curve['epoch_means'].values())
+    assert means[0] > chance - 0.1  # it starts at chance
+    assert max(means[-3:]) < chance - 0.2, means  # and leaves it
+    assert f'epoch 20 {means[-1]:.3f}; chance log(K+1) = log(257) = {chance:.3f}' in out.stdout + out.stderr
+    assert (tmp_path / 'loss_curve.png').stat().st_size > 10_000

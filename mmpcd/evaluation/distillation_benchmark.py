@@ -18,6 +18,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from mmengine.runner import set_random_seed
 
@@ -58,8 +59,14 @@ def build_model(cfg: Config, seed: int) -> torch.nn.Module:
     """The config's model, initialised as ``tools/train.py`` initialises it with ``--seed seed``."""
     init_default_scope(cfg.get('default_scope', 'mmselfsup'))
     set_random_seed(seed)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel('WARNING')  # init_weights logs every parameter; the training run's log has it all
+    try:
+        model = MODELS.build(cfg.model)
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
     return model.eval()
 
 

@@ -25,7 +25,7 @@ def demo_cfg(crop_size: int = 64, batch_size: int = 4) -> Config:
 
 def test_teacher_is_the_momentum_encoder_and_frozen(model_cfg, mocov3_ckpt):
     model = MODELS.build(model_cfg)
-    assert isinstance(model, PCD) and isinstance(model.teacher['neck'], SpatialAdaptor)
+    assert isinstance(model, PCD) and isinstance(model.teacher.neck, SpatialAdaptor)
     released = torch.load(mocov3_ckpt, weights_only=True)['state_dict']
     teacher = model.teacher.state_dict()
     assert torch.equal(teacher['backbone.layer3.2.conv2.weight'],
@@ -154,3 +154,16 @@ def test_bn_and_biases_excluded_from_decay_and_lars(model_cfg):
     in_optimizer = {names[id(p)] for g in optimizer.param_groups for p in g['params']}
     assert in_optimizer == set(student)  # the frozen teacher is left out
     assert 'neck.mlps.0.bn.weight' in expected and 'attention.query.bias' in expected
+
+
+def test_model_wide_init_cfg_does_not_reach_the_teacher(model_cfg, mocov3_ckpt):
+    """A Kaiming init_cfg on PCD (mmengine applies it to every Conv2d of the model) leaves the teacher bit-identical."""
+    model = MODELS.build({**model_cfg, 'init_cfg': dict(type='Kaiming', layer='Conv2d')})
+    before = copy.deepcopy(model.teacher.state_dict())
+    student_before = copy.deepcopy(model.neck.state_dict())
+    model.init_weights()
+    for k, v in model.teacher.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    assert not torch.equal(model.neck.state_dict()['mlps.0.fc1.weight'], student_before['mlps.0.fc1.weight'])
+    assert model.teacher.is_init and not model.teacher.training and not any(
+        p.requires_grad for p in model.teacher.parameters())

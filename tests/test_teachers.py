@@ -12,6 +12,7 @@ from PIL import Image
 from torch import nn
 
 from mmpcd.models import CheckpointMismatchError, CWReLU
+from mmpcd.models.algorithms.widths import follow_teacher
 from mmpcd.models.teachers import RANDOM_CHECKPOINTS, load_teacher_checkpoint
 from mmselfsup.registry import MODELS
 
@@ -27,6 +28,8 @@ TEACHERS = {
              'module.layer2.0.conv1.weight', 'module.projection_head.0.bias'),
     'byol': ('pcd_resnet18-byol-r50_8xb128-coslr-100e_in1k.py', 'state_dict',
              'target_net.module.0.layer2.0.conv1.weight', 'target_net.module.1.fc1.weight'),
+    'byol_airl': ('pcd_resnet18-byol-airl-r50_8xb128-coslr-100e_in1k.py', 'model',
+                  'module.target_encoder.layer2.0.conv1.weight', 'module.target_encoder.fc.3.bias'),
     'barlowtwins': ('pcd_resnet18-barlowtwins-r50_8xb128-coslr-100e_in1k.py', 'model',
                     'module.backbone.layer2.0.conv1.weight', 'module.projector.3.weight'),
 }
@@ -76,7 +79,7 @@ def test_teacher_loads_and_adaptor_keeps_the_head(released):
     matches = [k for k, v in teacher.items() if k.startswith('backbone.') and v.shape == state[backbone_key].shape
                and torch.equal(v, state[backbone_key])]
     assert matches, f'{backbone_key} not loaded into the teacher backbone'
-    adaptor = model.teacher['neck']
+    adaptor = model.teacher.neck
     _, head_state = load_teacher_checkpoint(path, fmt)
     mlp = reference_mlp(adaptor)
     mlp.load_state_dict({k: v for k, v in head_state.items() if int(k.split('.')[0]) < len(mlp)})
@@ -85,7 +88,7 @@ def test_teacher_loads_and_adaptor_keeps_the_head(released):
     t = torch.randn(2, adaptor.channels[0], 5, 5) + 0.3
     with torch.no_grad():
         torch.testing.assert_close(adaptor(t).mean(dim=(2, 3)), mlp(t.mean(dim=(2, 3))), rtol=1e-4, atol=1e-4)
-        out = model.teacher_forward(torch.randn(1, 3, 224, 224))
+        out = model.teacher(torch.randn(1, 3, 224, 224))
     side = 14 if fmt == 'mocov3_vit' else 7
     assert out.shape == (1, adaptor.channels[-1], side, side)
 
@@ -136,7 +139,7 @@ def test_efficientnet_lite0_teacher_classifies_real_images():
     model = MODELS.build(cfg).eval()
     for name, label in (('chelsea', 285), ('coffee', 967)):  # Egyptian cat, espresso
         with torch.no_grad():
-            logits = model.teacher_forward(imagenet_input(name)).mean(dim=(2, 3))
+            logits = model.teacher(imagenet_input(name)).mean(dim=(2, 3))
         assert logits.argmax().item() == label, name
         assert logits.softmax(dim=1).max() > 0.5
 
@@ -182,3 +185,60 @@ def test_mobilenet_v3_stages_c4_and_dilated():
     assert dilated.layer13.depthwise_conv.conv.stride == (1, 1)
     with pytest.raises(ValueError, match='needs res5'):
         MODELS.build(dict(type='MobileNetV3Stages', out_stages=('res4', ), res5_dilation=2))
+
+
+def test_byol_files_without_the_last_bias(tmp_path):
+    """mmselfsup's BYOL neck has no bias on its last Linear (the fixture is mmselfsup's own BYOL); the paper's file,
+    written by revisitAIRL's get_mlp, has one: a file without it is named, not silently loaded."""
+    state = RANDOM_CHECKPOINTS['byol'](0)['state_dict']
+    assert 'target_net.module.1.fc0.bias' in state and 'target_net.module.1.fc1.weight' in state
+    assert 'target_net.module.1.fc1.bias' not in state
+    checkpoint = RANDOM_CHECKPOINTS['byol_airl'](0)
+    del checkpoint['model']['module.target_encoder.fc.3.bias']
+    path = str(tmp_path / 'byol.pth')
+    torch.save(checkpoint, path)
+    config = TEACHERS['byol_airl'][0]
+    with pytest.raises(CheckpointMismatchError, match=r'missing keys \(1\): 3.bias'):
+        MODELS.build(model_cfg(config, path))
+    cfg = model_cfg(config, path)
+    cfg['teacher']['neck']['last_bias'] = False
+    assert MODELS.build(cfg).teacher.neck.layers[3].bias is None
+
+
+@pytest.mark.parametrize('config, hidden, bias, width', [
+    ('pcd_resnet18_8xb128-coslr-100e_in1k.py', 4096, False, 256),
+    ('pcd_resnet18-swav-r50_8xb128-coslr-100e_in1k.py', 2048, True, 128),
+    ('pcd_resnet18-byol-r50_8xb128-coslr-100e_in1k.py', 4096, True, 256),
+    ('pcd_resnet18-barlowtwins-r50_8xb128-coslr-100e_in1k.py', [8192, 8192], False, 8192),
+    ('pcd_resnet18-mocov3-vitb16_8xb128-coslr-100e_in1k.py', [4096, 4096], False, 256),
+    ('pcd_resnet18-effnetlite0_8xb128-coslr-100e_in1k.py', 4096, False, 1000),  # one Linear: MoCo v3's φ
+])
+def test_student_widths_and_phi_follow_the_teacher_head(config, hidden, bias, width):
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'pcd', config)).model
+    neck, head, attention = follow_teacher(cfg.teacher, cfg.neck, cfg.head, cfg.attention)
+    assert (neck['hid_channels'], neck['bias'], neck['out_channels']) == (hidden, bias, width)
+    assert head['feat_dim'] == attention['in_channels'] == width
+    phi = MODELS.build(neck)
+    convs = [m for m in phi.modules() if isinstance(m, nn.Conv2d)]
+    hidden = [hidden] if isinstance(hidden, int) else hidden
+    assert [c.out_channels for c in convs] == [*hidden, width] * 2  # two MLPs shaped like the head
+    assert all((c.bias is not None) == bias for c in convs)
+
+
+def test_width_contradictions_are_build_errors(model_cfg):
+    for part, key in (('neck', 'out_channels'), ('attention', 'in_channels'), ('head', 'feat_dim')):
+        cfg = copy.deepcopy(model_cfg)
+        cfg[part][key] = 128
+        with pytest.raises(ValueError, match=rf"model.{part}.{key}=128 contradicts the teacher head's output width "
+                                             r'\(teacher.neck.channels=\(2048, 4096, 256\)\) \(256\)'):
+            MODELS.build(cfg)
+    no_adaptor = copy.deepcopy(model_cfg)
+    no_adaptor['teacher']['neck'] = None
+    with pytest.raises(ValueError, match='set model.neck.out_channels to its width'):
+        MODELS.build(no_adaptor)
+    no_adaptor['neck']['out_channels'] = 1024
+    with pytest.raises(ValueError, match='the teacher gives 2048-channel pixels but the student is built for 1024'):
+        MODELS.build(no_adaptor)
+    no_adaptor['neck']['out_channels'] = 2048
+    model = MODELS.build(no_adaptor)
+    assert model.teacher.neck is None and model.head.queue.shape == (2048, 64)

@@ -2,9 +2,6 @@
 # Its 8192-d pixels make the symmetric loss too large, so the paper uses the asymmetric variant (appendix B.3).
 _base_ = './pcd_resnet18_8xb128-coslr-100e_in1k.py'
 model = dict(
-    neck=dict(out_channels=8192),
-    attention=dict(in_channels=8192),
-    head=dict(feat_dim=8192),
     teacher=dict(neck=dict(channels=(2048, 8192, 8192, 8192))),
     teacher_ckpt='checkpoints/barlowtwins_checkpoint.pth',
     teacher_ckpt_format='barlowtwins',

@@ -4,9 +4,6 @@
 # normalized its own way (mean = std = 127.5), converted from the student's.
 _base_ = './pcd_resnet18_8xb128-coslr-100e_in1k.py'
 model = dict(
-    neck=dict(out_channels=1000),
-    attention=dict(in_channels=1000),
-    head=dict(feat_dim=1000),
     teacher=dict(
         backbone=dict(_delete_=True, type='TimmFeatureMap', model_name='tf_efficientnet_lite0'),
         neck=dict(channels=(1280, 1000), bias=True),

@@ -77,7 +77,7 @@ def student_map(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor
 
 def teacher_map(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
     """The teacher backbone's last map, its input converted as in training."""
-    return lambda x: model.teacher['backbone'](x * model.teacher_input_scale + model.teacher_input_shift)[-1]
+    return model.teacher.backbone_map
 
 
 def train(config: str, work_dir: str, seed: int, init_ckpt: str, options: Dict[str, object]) -> str:

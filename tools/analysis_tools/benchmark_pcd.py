@@ -149,7 +149,7 @@ def measure_step(args: argparse.Namespace, cfg: Config, teacher_ckpt: str) -> Di
     state: Dict[str, object] = {}
 
     def teacher():
-        state['teacher'] = model.teacher_forward(torch.cat(inputs)).chunk(views)
+        state['teacher'] = model.teacher(torch.cat(inputs)).chunk(views)
 
     def student():
         with optim_wrapper.optim_context(model):

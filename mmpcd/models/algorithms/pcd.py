@@ -1,14 +1,14 @@
+import copy
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
-from mmengine.logging import print_log
 from torch import nn
 
 from mmselfsup.models.algorithms.base import BaseModel
 from mmselfsup.registry import MODELS
 from mmselfsup.structures import SelfSupDataSample
-from ..teachers import load_teacher_checkpoint
-from ..utils import load_state_dict_strict
+from ..teachers import FrozenTeacher
+from .widths import check_teacher_width, follow_teacher
 
 
 @MODELS.register_module()
@@ -60,48 +60,32 @@ class PCD(BaseModel):
                  cross_view: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
-        super().__init__(
-            backbone=backbone, neck=neck, head=head, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if cross_view and not symmetric:
             raise ValueError('cross_view=True pairs the two views and needs symmetric=True')
         missing = {'backbone', 'neck'} - set(teacher)
         if missing:
-            raise KeyError(f'model.teacher needs the keys backbone and neck (the SpatialAdaptor); '
-                           f'missing: {sorted(missing)}')
-        # x_teacher = (x * std + mean - teacher_mean) / teacher_std, as a scale and a shift per channel
-        mean, std = self.data_preprocessor.mean, self.data_preprocessor.std
-        teacher_mean = torch.tensor(teacher.get('input_mean', mean.flatten().tolist())).view(-1, 1, 1)
-        teacher_std = torch.tensor(teacher.get('input_std', std.flatten().tolist())).view(-1, 1, 1)
-        self.register_buffer('teacher_input_scale', std / teacher_std, persistent=False)
-        self.register_buffer('teacher_input_shift', (mean - teacher_mean) / teacher_std, persistent=False)
+            raise KeyError(f'model.teacher needs the keys backbone and neck (the SpatialAdaptor, or None for the '
+                           f'backbone map itself); missing: {sorted(missing)}')
+        neck, head, attention = follow_teacher(teacher, neck, head, attention)
+        # Built in this order (student parts, then the teacher) so that a seed gives the same initial student.
+        super().__init__(backbone=backbone, neck=neck, head=head, data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
         self.attention = MODELS.build(attention) if attention is not None else nn.Identity()
+        self.teacher = FrozenTeacher(
+            **teacher, checkpoint=teacher_ckpt, checkpoint_format=teacher_ckpt_format,
+            data_mean=self.data_preprocessor.mean.flatten().tolist(),
+            data_std=self.data_preprocessor.std.flatten().tolist())
+        if teacher['neck'] is None:
+            check_teacher_width(self.teacher, head['feat_dim'])
         self.symmetric = symmetric
         self.cross_view = cross_view
-        self.teacher = nn.ModuleDict(
-            dict(backbone=MODELS.build(teacher['backbone']), neck=MODELS.build(teacher['neck'])))
-        self._load_teacher(teacher_ckpt, teacher_ckpt_format)
 
-    def _load_teacher(self, path: Optional[str], fmt: str) -> None:
-        backbone_state, head_state = load_teacher_checkpoint(path, fmt)
-        load_state_dict_strict(
-            self.teacher['backbone'], backbone_state, f'{path} (teacher backbone)',
-            f'the {fmt} backbone for {self.teacher["backbone"].__class__.__name__}')
-        self.teacher['neck'].load_mlp_state_dict(head_state, source=f'{path} (teacher head)')
-        self.teacher.requires_grad_(False)
-        self.teacher.eval()
-        print_log(f'Loaded the frozen teacher from {path} ({fmt} layout).', logger='current')
-
-    def train(self, mode: bool = True) -> 'PCD':
-        """Set train mode for the student; the teacher always stays in eval."""
-        super().train(mode)
-        self.teacher.eval()
-        return self
-
-    @torch.no_grad()
-    def teacher_forward(self, views: torch.Tensor) -> torch.Tensor:
-        """The teacher's adapted map of preprocessed images (N, 3, H, W): (N, C, h, w)."""
-        views = views * self.teacher_input_scale + self.teacher_input_shift
-        return self.teacher['neck'](self.teacher['backbone'](views)[-1])
+    def init_weights(self) -> None:
+        """Initialize the student; the teacher keeps its checkpoint's weights, even under a model-wide
+        ``init_cfg`` (which mmengine applies to every submodule)."""
+        frozen = copy.deepcopy(self.teacher.state_dict())
+        super().init_weights()
+        self.teacher.load_state_dict(frozen)
 
     def student_forward(self, views: torch.Tensor) -> torch.Tensor:
         """The student's map that enters the loss: MHSA(φ(backbone(x)))."""
@@ -125,7 +109,7 @@ class PCD(BaseModel):
         """
         views = inputs[:2] if self.symmetric else inputs[:1]
         # The teacher is in eval mode, so one forward over all views is exact.
-        teacher_maps = self.teacher_forward(torch.cat(views)).chunk(len(views))
+        teacher_maps = self.teacher(torch.cat(views)).chunk(len(views))
         if self.cross_view:
             teacher_maps = teacher_maps[::-1]
         losses = [self.head.loss(self.student_forward(view), target)
@@ -143,7 +127,7 @@ class PCD(BaseModel):
         """
         student = nn.functional.normalize(self.student_forward(inputs[0]), dim=1)
         teacher = nn.functional.interpolate(
-            self.teacher_forward(inputs[0]), size=student.shape[2:], mode='bilinear', align_corners=False)
+            self.teacher(inputs[0]), size=student.shape[2:], mode='bilinear', align_corners=False)
         teacher = nn.functional.normalize(teacher, dim=1)
         data_samples = data_samples or [SelfSupDataSample() for _ in range(len(student))]
         for sample, s, t in zip(data_samples, student, teacher):

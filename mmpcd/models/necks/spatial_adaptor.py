@@ -27,6 +27,8 @@ class SpatialAdaptor(BaseModule):
         channels: Widths of the head's Linear layers, input first, e.g.
             ``(2048, 4096, 256)`` for MoCo v3 ResNet-50.
         bias: Whether the Linear layers have biases.
+        last_bias: Whether the last Linear has one; None: as ``bias``
+            (mmselfsup's BYOL neck has a bias on the first Linear only).
         last_bn: Keep a BN after the last Linear. The affine-free last BN of
             MoCo v3 is dropped by default (its static statistics slow
             convergence, Sec. 3.2).
@@ -39,6 +41,7 @@ class SpatialAdaptor(BaseModule):
     def __init__(self,
                  channels: Sequence[int] = (2048, 4096, 256),
                  bias: bool = False,
+                 last_bias: Optional[bool] = None,
                  last_bn: bool = False,
                  last_bn_affine: bool = False,
                  act_cfg: Optional[dict] = None,
@@ -48,9 +51,10 @@ class SpatialAdaptor(BaseModule):
             raise ValueError(f'SpatialAdaptor needs at least an input and an output width, got channels={channels}')
         act_cfg = act_cfg or dict(type='CWReLU')
         layers = []
+        last = len(channels) - 2
         for i, (c_in, c_out) in enumerate(zip(channels[:-1], channels[1:])):
-            layers.append(nn.Conv2d(c_in, c_out, 1, bias=bias))
-            if i < len(channels) - 2:
+            layers.append(nn.Conv2d(c_in, c_out, 1, bias=bias if i < last or last_bias is None else last_bias))
+            if i < last:
                 layers += [nn.BatchNorm2d(c_out), MODELS.build(act_cfg)]
         if last_bn:
             layers.append(nn.BatchNorm2d(channels[-1], affine=last_bn_affine))
@@ -116,6 +120,7 @@ class SpatialAdaptor(BaseModule):
         adaptor = cls(
             channels=[linears[0].in_features] + [m.out_features for m in linears],
             bias=linears[0].bias is not None,
+            last_bias=linears[-1].bias is not None,
             last_bn=last_bn,
             last_bn_affine=bool(trailing is not None and trailing.affine))
         for layer, source in zip(adaptor.layers, modules + [trailing]):

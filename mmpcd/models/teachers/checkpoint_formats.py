@@ -61,7 +61,8 @@ def _swav(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
 
 def _byol(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
     """BYOL ResNet-50 in mmselfsup 1.x's layout: the target network ``target_net.module.{0,1}``, its
-    ``NonLinearNeck`` ``fc0 - bn0 - fc1`` (Linear - BN1d - ReLU - Linear, with biases)."""
+    ``NonLinearNeck`` ``fc0 - bn0 - fc1`` (Linear with bias - BN1d - ReLU - Linear without bias:
+    ``with_bias=True``, ``with_last_bias=False`` in mmselfsup's ``_base_/models/byol.py``)."""
     state_dict = _state_dict(checkpoint, 'state_dict', 'target_net.module.1.', 'an mmselfsup BYOL checkpoint')
     backbone, neck = _split(state_dict, 'target_net.module.0.', 'target_net.module.1.')
     layer = {'fc0': '0', 'bn0': '1', 'fc1': '3'}
@@ -70,6 +71,15 @@ def _byol(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
         name, _, param = key.partition('.')
         head[f'{layer.get(name, name)}.{param}'] = value
     return backbone, head
+
+
+def _byol_airl(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
+    """The paper's BYOL ResNet-50 (Huang et al., ECCV 2022; megvii-research/revisitAIRL): ``model`` with the
+    DDP-wrapped ``module.target_encoder.*`` (torchvision ResNet-50 keys), its projector ``fc.{0,1,3}``
+    (Linear 2048-4096 - BN1d - ReLU - Linear 4096-256). The official PCD code reads this file the same way."""
+    state_dict = _state_dict(checkpoint, 'model', 'module.target_encoder.fc.',
+                             'the ECCV 2022 BYOL checkpoint (revisitAIRL)')
+    return _split(state_dict, 'module.target_encoder.', 'module.target_encoder.fc.')
 
 
 def _barlowtwins(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
@@ -108,6 +118,7 @@ TEACHER_FORMATS: Dict[str, TeacherFormat] = {
     'mocov3_vit': _mocov3_vit,
     'swav': _swav,
     'byol': _byol,
+    'byol_airl': _byol_airl,
     'barlowtwins': _barlowtwins,
     'efficientnet_lite0': _efficientnet_lite0,
 }

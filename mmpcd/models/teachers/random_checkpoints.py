@@ -4,10 +4,12 @@ They let the demo and the tests run the real loading path without the
 released files (which cannot be downloaded at run time). A checkpoint made
 here carries ``RANDOM_TEACHER_KEY`` so that loading it logs a warning.
 """
+import os.path as osp
 from typing import Callable, Dict
 
 import torch
 import torchvision
+from mmengine.registry import DefaultScope
 from torch import nn
 
 from .checkpoint_formats import RANDOM_TEACHER_KEY
@@ -92,18 +94,41 @@ def swav_resnet50(seed: int = 0) -> Dict:
 
 
 def byol_resnet50(seed: int = 0) -> Dict:
-    """Like an mmselfsup 1.x BYOL checkpoint: online and target (EMA) networks, predictor."""
+    """An mmselfsup 1.x BYOL checkpoint, from mmselfsup's own ``BYOL`` built from the config it ships
+    (``configs/selfsup/_base_/models/byol.py``; BN instead of SyncBN, which needs a process group): online
+    and target (EMA) networks and predictor, with the keys that mmselfsup's checkpoints have."""
+    from mmengine.config import Config
+    from mmselfsup.registry import MODELS
+    import mmselfsup
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    backbone = _prefixed('', _resnet50(generator), skip='fc.')
-    neck = nn.ModuleDict(dict(fc0=nn.Linear(2048, 4096), bn0=nn.BatchNorm1d(4096), fc1=nn.Linear(4096, 256)))
-    randomize_bn_statistics(neck, generator)
-    predictor = nn.ModuleDict(dict(fc0=nn.Linear(256, 4096), bn0=nn.BatchNorm1d(4096), fc1=nn.Linear(4096, 256)))
-    state_dict = {**{f'backbone.{k}': v for k, v in backbone.items()}, **_prefixed('neck.', neck),
-                  **{f'target_net.module.0.{k}': v for k, v in backbone.items()},
-                  **_prefixed('target_net.module.1.', neck), 'target_net.steps': torch.tensor(1000),
-                  **_prefixed('head.predictor.', predictor)}
-    return _marked(dict(meta=dict(epoch=200), state_dict=state_dict))
+    cfg = Config.fromfile(osp.join(osp.dirname(mmselfsup.__file__), '.mim', 'configs', 'selfsup', '_base_', 'models',
+                                   'byol.py')).model
+    cfg.backbone.norm_cfg = cfg.neck.norm_cfg = cfg.head.predictor.norm_cfg = dict(type='BN')
+    with DefaultScope.overwrite_default_scope('mmselfsup'):
+        byol = MODELS.build(cfg)
+    randomize_bn_statistics(byol, generator)
+    return _marked(dict(meta=dict(epoch=200), state_dict=byol.state_dict()))
+
+
+def byol_airl_resnet50(seed: int = 0) -> Dict:
+    """Like the paper's BYOL file (ECCV 2022, megvii-research/revisitAIRL ``utils.get_state_dict``): ``model``
+    of the DDP-wrapped siamese network, ``module.{online,target}_encoder`` torchvision ResNet-50s whose ``fc`` is
+    its ``get_mlp`` projector (Linear 2048-4096 - BN1d - ReLU - Linear 4096-256, both Linear with bias); the
+    online ``fc`` also holds the predictor (``fc.4-7``). That code is no package, so the network is rebuilt from
+    torchvision's ResNet-50 and its ``get_mlp``."""
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = {}
+    for branch, predictor in (('online_encoder', True), ('target_encoder', False)):
+        encoder = _resnet50(generator)
+        layers = [nn.Linear(2048, 4096), nn.BatchNorm1d(4096), nn.ReLU(inplace=True), nn.Linear(4096, 256)]
+        if predictor:
+            layers += [nn.Linear(256, 4096), nn.BatchNorm1d(4096), nn.ReLU(inplace=True), nn.Linear(4096, 256)]
+        encoder.fc = nn.Sequential(*layers)
+        randomize_bn_statistics(encoder.fc, generator)
+        model.update(_prefixed(f'module.{branch}.', encoder))
+    return _marked(dict(start_epoch=300, model=model))
 
 
 def barlowtwins_resnet50(seed: int = 0) -> Dict:
@@ -128,5 +153,6 @@ RANDOM_CHECKPOINTS: Dict[str, Callable[[int], Dict]] = {
     'mocov3_vit': mocov3_vit_base,
     'swav': swav_resnet50,
     'byol': byol_resnet50,
+    'byol_airl': byol_airl_resnet50,
     'barlowtwins': barlowtwins_resnet50,
 }

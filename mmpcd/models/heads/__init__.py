@@ -1,3 +1,4 @@
+from .image_contrast_head import ImageContrastHead
 from .pixel_contrast_head import PixelContrastHead
 
-__all__ = ['PixelContrastHead']
+__all__ = ['ImageContrastHead', 'PixelContrastHead']

@@ -40,6 +40,8 @@ class PixelProjection(BaseModule):
         out_channels: Output width, the teacher head's. Defaults to 256.
         num_mlps: Number of consecutive MLPs. Defaults to 2.
         bias: Whether the convs have biases (MoCo v3 heads have none).
+        act_cfg: An activation after φ, e.g. ``dict(type='ReLU')`` for
+            variant (c) of Table 3; None (the paper's PCD) for none.
         init_cfg: Initialization config.
     """
 
@@ -49,6 +51,7 @@ class PixelProjection(BaseModule):
                  out_channels: int = 256,
                  num_mlps: int = 2,
                  bias: bool = False,
+                 act_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         hid_channels = [hid_channels] if isinstance(hid_channels, int) else list(hid_channels)
@@ -56,7 +59,8 @@ class PixelProjection(BaseModule):
             _pixel_mlp(in_channels if i == 0 else out_channels, hid_channels, out_channels, bias)
             for i in range(num_mlps)
         ])
+        self.act = MODELS.build(act_cfg) if act_cfg is not None else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Project a map (N, C_s, H, W) to (N, out_channels, H, W)."""
-        return self.mlps(x)
+        return self.act(self.mlps(x))

@@ -28,10 +28,11 @@ from .linear_probe import linear_probe, load_images, pooled_features, read_label
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(REPO, 'configs', 'pcd', 'cpu')
-#: Rows that pre-train a student: label -> config (the image-level variant joins with the ablation configs).
+#: Rows that pre-train a student: label -> config.
 ROWS = {
     'PCD': osp.join(CONFIGS, 'pcd_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py'),
     'PCD w/o MHSA': osp.join(CONFIGS, 'pcd_resnet18-effnetlite0-wo-mhsa_1xb32-lars-15e_cifar10-mini.py'),
+    'image-level PCD': osp.join(CONFIGS, 'pcd_resnet18-effnetlite0-image-level_1xb32-lars-15e_cifar10-mini.py'),
 }
 RANDOM, TEACHER = 'random initialisation', 'teacher (EfficientNet-Lite0, pooled backbone)'
 #: ``--quick``: the first epochs of the same schedule, for the test.
@@ -80,15 +81,26 @@ def teacher_map(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor
     return model.teacher.backbone_map
 
 
-def train(config: str, work_dir: str, seed: int, init_ckpt: str, options: Dict[str, object]) -> str:
-    """Run ``tools/train.py`` from ``init_ckpt``; the path of its last checkpoint."""
+def train(config: str, work_dir: str, seed: int, init_ckpt: str, options: Dict[str, object],
+          max_epochs: int) -> str:
+    """Run ``tools/train.py`` from ``init_ckpt``; the path of its last checkpoint.
+
+    A run of ``work_dir`` that already ended at ``max_epochs`` is reused, not repeated.
+    """
+    done_file = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(done_file):
+        with open(done_file) as f:
+            last = f.read().strip()
+        if osp.isfile(last) and torch.load(last, map_location='cpu', weights_only=True)['meta']['epoch'] == max_epochs:
+            print(f'{work_dir}: reusing its finished run ({last})', flush=True)
+            return last
     cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'), config, '--work-dir', work_dir, '--seed', str(seed),
            '--cfg-options', f'load_from={init_ckpt}', *[f'{k}={v}' for k, v in options.items()]]
     with open(osp.join(work_dir, 'train.log'), 'w') as log:
         done = subprocess.run(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     if done.returncode:
         raise RuntimeError(f'training failed (exit {done.returncode}): {" ".join(cmd)}; see {work_dir}/train.log')
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+    with open(done_file) as f:
         return f.read().strip()
 
 
@@ -117,7 +129,7 @@ def run(work_dir: str, seeds: Sequence[int], rows: Dict[str, str], options: Opti
                 results['top1'][RANDOM].append(probe.top1(student_map(model)))
                 if seed == seeds[0]:
                     results['top1'][TEACHER].append(probe.top1(teacher_map(model)))
-            last = train(config, run_dir, seed, init_ckpt, options)
+            last = train(config, run_dir, seed, init_ckpt, options, cfgs[row].train_cfg.max_epochs)
             model.load_state_dict(torch.load(last, map_location='cpu', weights_only=True)['state_dict'])
             results['top1'][row].append(probe.top1(student_map(model)))
             with open(osp.join(run_dir, 'loss_curve.json')) as f:

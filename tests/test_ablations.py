@@ -59,7 +59,8 @@ def test_ablation_trains_the_student_not_the_teacher(key, mocov3_ckpt):
         assert torch.isfinite(model.train_step(batch, optim_wrapper)['loss'])
     for k, v in model.teacher.state_dict().items():
         assert torch.equal(v, teacher_before[k]), k
-    assert not torch.equal(model.backbone.state_dict()['layer4.1.conv2.weight'], student_before['layer4.1.conv2.weight'])
+    key = 'layer4.1.conv2.weight'
+    assert not torch.equal(model.backbone.state_dict()[key], student_before[key])
 
 
 def test_asymmetric_samples_one_view_from_a_symmetric_policy():
@@ -89,7 +90,8 @@ def test_variant_a_contrasts_the_raw_backbone_map(mocov3_ckpt):
     x = torch.randn(2, 3, 64, 64)
     assert model.teacher.neck is None
     torch.testing.assert_close(model.teacher(x), model.teacher.backbone(x)[-1])
-    assert model.neck.mlps[-1].fc2.out_channels == model.head.queue.shape[0] == model.attention.proj.out_channels == 2048
+    widths = model.neck.mlps[-1].fc2.out_channels, model.head.queue.shape[0], model.attention.proj.out_channels
+    assert widths == (2048, 2048, 2048)
 
 
 def test_variants_b_c_d_put_the_relu_where_the_paper_does(mocov3_ckpt):

@@ -47,7 +47,8 @@ def load_images(paths: Sequence[str], size: int, mean: Sequence[float], std: Seq
 def pooled_features(feature_map: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
                     batch_size: int = 100) -> torch.Tensor:
     """Global-average-pooled maps of ``feature_map`` (images -> (N, C, h, w)), in batches: (N, C)."""
-    return torch.cat([feature_map(images[i:i + batch_size]).mean(dim=(2, 3)) for i in range(0, len(images), batch_size)])
+    return torch.cat([feature_map(images[i:i + batch_size]).mean(dim=(2, 3))
+                      for i in range(0, len(images), batch_size)])
 
 
 def fit_logistic_regression(x: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float) -> torch.Tensor:

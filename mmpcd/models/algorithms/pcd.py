@@ -20,18 +20,21 @@ class PCD(BaseModel):
     :class:`PixelMHSA`) learns to match it pixel by pixel with the InfoNCE
     loss of eq. 3-4 against a queue of pooled teacher maps (Fig. 1a).
 
-    The teacher is frozen the mmrazor way: its weights are loaded from the
-    released checkpoint when the model is built (never silently random), it
-    has ``requires_grad=False``, and it stays in eval mode (every BN uses its
-    running statistics, which the SpatialAdaptor invariance needs) even when
-    the model is in train mode.
+    The teacher is a :class:`FrozenTeacher`, frozen the mmrazor way: loaded
+    from the released checkpoint when the model is built (never silently
+    random), ``requires_grad=False``, eval mode (every BN on its running
+    statistics, which the SpatialAdaptor invariance needs) even when the
+    model is in train mode, and untouched by ``init_weights``. The widths of
+    φ's output, the MHSA and the queue follow the teacher head
+    (:func:`follow_teacher`).
 
     Args:
         backbone: Student backbone config (ResNet-18 by default).
         neck: Student projection φ config (:class:`PixelProjection`).
         head: :class:`PixelContrastHead` config (queue, τ).
         teacher: ``dict(backbone=..., neck=...)``: the teacher backbone and
-            its adapted head (:class:`SpatialAdaptor`); optionally
+            its adapted head (:class:`SpatialAdaptor`, or None for the
+            backbone map itself, Table 3 (a)-(c)); optionally
             ``input_mean`` / ``input_std`` (0-255 scale) when the teacher
             was trained with another input normalization than the data
             preprocessor's: its input is converted to it.

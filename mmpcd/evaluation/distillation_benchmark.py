@@ -76,11 +76,6 @@ def student_map(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor
     return lambda x: model.backbone(x)[-1]
 
 
-def teacher_map(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The teacher backbone's last map, its input converted as in training."""
-    return model.teacher.backbone_map
-
-
 def train(config: str, work_dir: str, seed: int, init_ckpt: str, options: Dict[str, object],
           max_epochs: int) -> str:
     """Run ``tools/train.py`` from ``init_ckpt``; the path of its last checkpoint.
@@ -128,7 +123,7 @@ def run(work_dir: str, seeds: Sequence[int], rows: Dict[str, str], options: Opti
             if row == next(iter(rows)):
                 results['top1'][RANDOM].append(probe.top1(student_map(model)))
                 if seed == seeds[0]:
-                    results['top1'][TEACHER].append(probe.top1(teacher_map(model)))
+                    results['top1'][TEACHER].append(probe.top1(model.teacher.backbone_map))
             last = train(config, run_dir, seed, init_ckpt, options, cfgs[row].train_cfg.max_epochs)
             model.load_state_dict(torch.load(last, map_location='cpu', weights_only=True)['state_dict'])
             results['top1'][row].append(probe.top1(student_map(model)))
@@ -160,7 +155,7 @@ def table(results: dict) -> str:
         mean, std = mean_std(values)
         loss = results['loss'].get(row)
         if loss:
-            final, _ = mean_std([final_loss(run) for run in loss])
+            final = statistics.mean(final_loss(run) for run in loss)
             loss_cells = f'{final:.2f} | {chance - final:.2f} nat'
         else:
             loss_cells = '- | -'

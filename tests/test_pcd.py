@@ -82,6 +82,31 @@ def test_symmetric_asymmetric_and_cross_view(model_cfg):
         MODELS.build({**model_cfg, 'symmetric': False, 'cross_view': True})
 
 
+def test_channels_last_gives_the_same_loss_and_gradients(model_cfg):
+    """Both memory layouts, student and teacher, give one loss and one gradient (fp32 tolerance)."""
+    torch.manual_seed(0)
+    views = [torch.randn(2, 3, 64, 64), torch.randn(2, 3, 64, 64)]
+    results = {}
+    for layout in (False, True):
+        cfg = copy.deepcopy(model_cfg)
+        cfg['channels_last'] = cfg['teacher']['channels_last'] = layout
+        torch.manual_seed(1)  # the same student and queue
+        model = MODELS.build(cfg)
+        model.init_weights()
+        model.train()
+        loss = model.loss(views, [])['loss']
+        loss.backward()
+        results[layout] = loss, {k: p.grad for k, p in model.named_parameters() if p.grad is not None}
+        nhwc = torch.channels_last
+        assert model.backbone.conv1.weight.is_contiguous(memory_format=nhwc) == layout
+        assert model.teacher.backbone.layer4[2].conv2.weight.is_contiguous(memory_format=nhwc) == layout
+    (loss0, grads0), (loss1, grads1) = results[False], results[True]
+    torch.testing.assert_close(loss1, loss0, rtol=1e-5, atol=1e-5)
+    assert grads0.keys() == grads1.keys() and 'backbone.layer4.1.conv2.weight' in grads0
+    for k in grads0:  # the layouts sum in different orders: fp32 relative error
+        assert (grads1[k] - grads0[k]).norm() <= 1e-3 * grads0[k].norm() + 1e-7, k  # key bias: 0 in theory
+
+
 def test_extract_feat_and_predict(model_cfg):
     model = MODELS.build(model_cfg).eval()
     views = [torch.randn(2, 3, 64, 64)]

@@ -1,18 +1,23 @@
 """Where the time and memory of PCD pre-training go, on the current device, measured in one run.
 
-Prints three tables:
+Prints four tables:
   1. the pixel-wise loss alone (forward + backward): time and peak memory of the memory-efficient
      ``pixel_contrast_loss`` and of the straightforward ``pixel_contrast_loss_dense``, and their ratios;
-  2. one full train step, broken down: teacher forward, student forward, loss + queue, backward,
-     optimizer step; images per second; the step's time over the sum of its parts;
-  3. the data pipeline (BYOL's two views) in images per second for one worker, against the step's.
+  2. the machine's ceiling: the rate of a large matrix product on the same device and threads;
+  3. one full train step, broken down (teacher forward, student forward, loss + queue, backward,
+     optimizer step), in both memory layouts (default and channels-last, ``model.channels_last`` and
+     ``model.teacher.channels_last``): time, FLOPs and achieved GFLOP/s of each part and of the whole
+     step (``model.train_step``), its fraction of the ceiling, images per second, peak memory;
+  4. the data pipeline (BYOL's two views) in images per second for one worker, against the step's.
 
     python tools/analysis_tools/benchmark_pcd.py                       # R18 / MoCo v3 R50, 224 px
     python tools/analysis_tools/benchmark_pcd.py --batch 128 --amp     # on a GPU
 
-The teacher has random weights in MoCo v3's layout (speed does not depend on them). On a CPU peak
-memory is the rise of the process's peak resident set, each loss measured in a fresh process; on a GPU
-it is ``torch.cuda.max_memory_allocated``.
+FLOPs are counted by ``torch.utils.flop_counter.FlopCounterMode`` (matrix products, convolutions and
+attention, forward and backward, a multiply-add counted as 2; element-wise work is not counted). The
+teacher has random weights in MoCo v3's layout (speed does not depend on them). On a CPU peak memory
+is the rise of the process's peak resident set, each loss measured in a fresh process; on a GPU it is
+``torch.cuda.max_memory_allocated``.
 """
 import argparse
 import copy
@@ -30,17 +35,21 @@ from typing import Callable, Dict, List
 
 import torch
 import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 from mmpcd.models import pixel_contrast_loss, pixel_contrast_loss_dense
+from mmpcd.models.algorithms.widths import follow_teacher
 from mmpcd.models.teachers import RANDOM_CHECKPOINTS
 from mmselfsup.registry import DATASETS, MODELS
 from mmselfsup.structures import SelfSupDataSample
 
 LOSSES = dict(efficient=pixel_contrast_loss, straightforward=pixel_contrast_loss_dense)
+LAYOUTS = {'default': False, 'channels-last': True}
+PARTS = ('teacher_forward', 'student_forward', 'loss_and_queue', 'student_backward', 'optimizer_step')
 
 
 def parse_args() -> argparse.Namespace:
@@ -80,6 +89,28 @@ def timed(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(stopwatch(fn) for _ in range(repeats))
 
 
+def head_cfg(cfg: Config) -> dict:
+    """The model's head config with the widths that follow the teacher (``feat_dim``) filled in."""
+    model = cfg.model
+    return Config(follow_teacher(model.teacher, model.neck, model.head, model.get('attention'))[1])
+
+
+def flops(fn: Callable[[], object]) -> int:
+    """Floating-point operations of one call of ``fn`` (FlopCounterMode's count)."""
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def matmul_rate(amp: bool, repeats: int) -> float:
+    """GFLOP/s of a large square matrix product (fp16 under ``--amp``): the machine's ceiling."""
+    dev = device()
+    n = 8192 if dev.type == 'cuda' else 2048
+    dtype = torch.float16 if amp else torch.float32
+    a, b = (torch.randn(n, n, device=dev, dtype=dtype) for _ in range(2))
+    return 2 * n**3 / timed(lambda: a @ b, repeats) / 1e9
+
+
 def rss_bytes() -> int:
     with open('/proc/self/statm') as f:
         return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
@@ -89,7 +120,7 @@ def loss_worker(args: argparse.Namespace, cfg: Config) -> Dict[str, float]:
     """Time and peak memory of one loss, forward + backward (run in its own process on a CPU)."""
     torch.manual_seed(0)
     dev = device()
-    head = cfg.model.head
+    head = head_cfg(cfg)
     feat = 7 * args.img_size // 224
     student = torch.randn(args.loss_batch, head.feat_dim, feat, feat, device=dev, requires_grad=True)
     teacher = torch.randn(args.loss_batch, head.feat_dim, feat, feat, device=dev)
@@ -125,20 +156,23 @@ def measure_losses(args: argparse.Namespace, cfg: Config) -> Dict[str, Dict[str,
     return results
 
 
-def build_model(cfg: Config, teacher_ckpt: str, queue_len: int) -> torch.nn.Module:
+def build_model(cfg: Config, teacher_ckpt: str, queue_len: int, channels_last: bool) -> torch.nn.Module:
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg.teacher_ckpt = teacher_ckpt
     model_cfg.head.queue_len = queue_len
+    model_cfg.channels_last = model_cfg.teacher.channels_last = channels_last
     model = MODELS.build(model_cfg).to(device())
     model.init_weights()
     return model.train()
 
 
-def measure_step(args: argparse.Namespace, cfg: Config, teacher_ckpt: str) -> Dict[str, float]:
-    """The parts of one train step and the whole step (``model.train_step``), in seconds."""
+def measure_step(args: argparse.Namespace, cfg: Config, teacher_ckpt: str,
+                 channels_last: bool) -> Dict[str, Dict[str, float]]:
+    """Seconds and FLOPs of the parts of one train step and of the whole step (``model.train_step``),
+    and the step's peak memory in bytes (GPU only)."""
     views = 2 if cfg.model.get('symmetric', True) else 1
     queue_len = cfg.model.head.queue_len // (args.batch * views) * (args.batch * views)
-    model = build_model(cfg, teacher_ckpt, max(queue_len, args.batch * views))
+    model = build_model(cfg, teacher_ckpt, max(queue_len, args.batch * views), channels_last)
     optim_cfg = copy.deepcopy(cfg.optim_wrapper)
     if args.amp:
         optim_cfg.update(type='AmpOptimWrapper', loss_scale='dynamic')
@@ -168,8 +202,13 @@ def measure_step(args: argparse.Namespace, cfg: Config, teacher_ckpt: str) -> Di
         optim_wrapper.step()
         optim_wrapper.zero_grad()
 
-    teacher()
-    parts = dict(teacher_forward=timed(teacher, args.repeats), student_forward=timed(student, args.repeats),
+    def train_step():
+        model.train_step(data, optim_wrapper)
+
+    counts = dict(teacher_forward=flops(teacher), student_forward=flops(student),
+                  loss_and_queue=flops(loss_and_queue), student_backward=flops(backward),
+                  optimizer_step=flops(optimizer), train_step=flops(train_step))
+    times = dict(teacher_forward=timed(teacher, args.repeats), student_forward=timed(student, args.repeats),
                  loss_and_queue=timed(loss_and_queue, args.repeats))
     backward_times, optimizer_times = [], []
     for _ in range(args.repeats + 1):  # the first round warms up
@@ -177,10 +216,13 @@ def measure_step(args: argparse.Namespace, cfg: Config, teacher_ckpt: str) -> Di
         loss_and_queue()
         backward_times.append(stopwatch(backward))
         optimizer_times.append(stopwatch(optimizer))
-    parts['student_backward'] = statistics.median(backward_times[1:])
-    parts['optimizer_step'] = statistics.median(optimizer_times[1:])
-    parts['train_step'] = timed(lambda: model.train_step(data, optim_wrapper), args.repeats)
-    return parts
+    times['student_backward'] = statistics.median(backward_times[1:])
+    times['optimizer_step'] = statistics.median(optimizer_times[1:])
+    if device().type == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+    times['train_step'] = timed(train_step, args.repeats)
+    peak = torch.cuda.max_memory_allocated() if device().type == 'cuda' else float('nan')
+    return dict(time=times, flops=counts, peak=peak)
 
 
 def measure_pipeline(args: argparse.Namespace, cfg: Config) -> float:
@@ -213,7 +255,7 @@ def main() -> None:
     dev = device()
     name = torch.cuda.get_device_name() if dev.type == 'cuda' else f'{platform.processor() or "CPU"}, ' \
         f'{os.cpu_count()} cores, {torch.get_num_threads()} threads'
-    head = cfg.model.head
+    head = head_cfg(cfg)
     feat = 7 * args.img_size // 224
     print(f'# PCD benchmark: {time.strftime("%Y-%m-%d")}, {name}, torch {torch.__version__}, '
           f'config {args.config}, AMP {"on" if args.amp else "off"}\n')
@@ -228,22 +270,37 @@ def main() -> None:
                  ['ratio efficient / straightforward', f'{eff["time"] / dense["time"]:.2f}',
                   f'{eff["peak"] / dense["peak"]:.3f}']]))
 
+    ceiling = matmul_rate(args.amp, args.repeats)
+    print(f'\n## 2. The ceiling: a square matrix product, {"fp16" if args.amp else "fp32"}\n')
+    print(f'{ceiling:.0f} GFLOP/s')
+
     with tempfile.TemporaryDirectory() as tmp:
         teacher_ckpt = osp.join(tmp, 'teacher.pth.tar')
         torch.save(RANDOM_CHECKPOINTS[cfg.model.get('teacher_ckpt_format', 'mocov3')](0), teacher_ckpt)
-        parts = measure_step(args, cfg, teacher_ckpt)
-    step = parts.pop('train_step')
-    total = sum(parts.values())
-    print(f'\n## 2. One train step ({args.batch} images x 2 views, {args.img_size} px, one process)\n')
-    print(table([['part', 'time (s)', 'share of the parts']]
-                + [[k.replace('_', ' '), f'{v:.3f}', f'{v / total:.0%}'] for k, v in parts.items()]
-                + [['sum of the parts', f'{total:.3f}', '100%'],
-                   ['whole step (model.train_step)', f'{step:.3f}', f'{step / total:.0%}']]))
-    step_rate = args.batch / step
-    print(f'\nimages per second (train step): {step_rate:.1f}; step / sum of parts: {step / total:.2f}')
+        steps = {name: measure_step(args, cfg, teacher_ckpt, channels_last) for name, channels_last in LAYOUTS.items()}
+    print(f'\n## 3. One train step ({args.batch} images x 2 views, {args.img_size} px, one process)\n')
+    header = ['part', 'GFLOP'] + [f'{name}: {col}' for name in steps for col in ('time (s)', 'GFLOP/s', 'share')]
+    rows = [header]
+    for part in PARTS + ('sum of the parts', 'train_step'):
+        count = steps['default']['flops'].get(part, sum(steps['default']['flops'][p] for p in PARTS))
+        row = [part.replace('_', ' ').replace('train step', 'whole step (model.train_step)'), f'{count / 1e9:.1f}']
+        for step in steps.values():
+            total = sum(step['time'][p] for p in PARTS)
+            seconds = step['time'].get(part, total)
+            row += [f'{seconds:.3f}', f'{count / seconds / 1e9:.0f}', f'{seconds / total:.0%}']
+        rows.append(row)
+    print(table(rows) + '\n')
+    for name, step in steps.items():
+        seconds = step['time']['train_step']
+        memory = f', peak memory {step["peak"] / 2**30:.1f} GiB' if device().type == 'cuda' else ''
+        print(f'{name}: {args.batch / seconds:.1f} images per second, the step at '
+              f'{step["flops"]["train_step"] / seconds / 1e9 / ceiling:.2f} of the ceiling{memory}')
+    step_rate = args.batch / min(step['time']['train_step'] for step in steps.values())
+    speedup = steps['default']['time']['train_step'] / steps['channels-last']['time']['train_step']
+    print(f'channels-last / default speed of the step: {speedup:.2f}x')
 
     pipeline_rate = measure_pipeline(args, cfg)
-    print(f'\n## 3. Data pipeline (BYOL two views, {args.img_size} px, one worker)\n')
+    print(f'\n## 4. Data pipeline (BYOL two views, {args.img_size} px, one worker)\n')
     print(table([['', 'images per second'], ['pipeline, one worker', f'{pipeline_rate:.1f}'],
                  ['train step', f'{step_rate:.1f}'],
                  ['workers needed to keep up', f'{step_rate / pipeline_rate:.2f}']]))

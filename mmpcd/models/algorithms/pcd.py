@@ -47,6 +47,11 @@ class PCD(BaseModel):
         cross_view: Pair the student's view 1 with the teacher's view 2 (and
             vice versa) as the official code does, instead of the paper's
             same-view pairs. Needs ``symmetric=True``.
+        channels_last: Run the student (backbone, φ, MHSA) in the
+            channels-last memory format, forward and backward: the same
+            values, faster convolutions where the machine's kernels prefer
+            it. The teacher's layout is ``teacher.channels_last``
+            (:class:`FrozenTeacher`); ``docs/benchmark.md`` measures both.
         data_preprocessor: Data preprocessor config.
         init_cfg: Initialization config of the student.
     """
@@ -61,6 +66,7 @@ class PCD(BaseModel):
                  attention: Optional[dict] = None,
                  symmetric: bool = True,
                  cross_view: bool = False,
+                 channels_last: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         if cross_view and not symmetric:
@@ -82,16 +88,26 @@ class PCD(BaseModel):
             check_teacher_width(self.teacher, head['feat_dim'])
         self.symmetric = symmetric
         self.cross_view = cross_view
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self._student_to(self.memory_format)
+
+    def _student_to(self, memory_format: torch.memory_format) -> None:
+        for part in (self.backbone, self.neck, self.attention):
+            part.to(memory_format=memory_format)
 
     def init_weights(self) -> None:
         """Initialize the student; the teacher keeps its checkpoint's weights, even under a model-wide
-        ``init_cfg`` (which mmengine applies to every submodule)."""
+        ``init_cfg`` (which mmengine applies to every submodule). A seed gives the same student in both
+        memory layouts: random initializers fill tensors in memory order, so they run on the default one."""
         frozen = copy.deepcopy(self.teacher.state_dict())
+        self._student_to(torch.contiguous_format)
         super().init_weights()
+        self._student_to(self.memory_format)
         self.teacher.load_state_dict(frozen)
 
     def student_forward(self, views: torch.Tensor) -> torch.Tensor:
         """The student's map that enters the loss: MHSA(φ(backbone(x)))."""
+        views = views.contiguous(memory_format=self.memory_format)
         return self.attention(self.neck(self.backbone(views)[-1]))
 
     def extract_feat(self, inputs: List[torch.Tensor], **kwargs) -> Tuple[torch.Tensor]:

@@ -36,6 +36,9 @@ class FrozenTeacher(BaseModule):
         input_mean: Mean of the teacher's own input normalization, when it
             differs (EfficientNet-Lite0: 127.5); default ``data_mean``.
         input_std: Its std; default ``data_std``.
+        channels_last: Run the teacher in the channels-last memory format
+            (weights and input NHWC): the same values, faster convolutions
+            where the machine's kernels prefer it (``docs/benchmark.md``).
     """
 
     def __init__(self,
@@ -46,7 +49,8 @@ class FrozenTeacher(BaseModule):
                  data_mean: Sequence[float],
                  data_std: Sequence[float],
                  input_mean: Optional[Sequence[float]] = None,
-                 input_std: Optional[Sequence[float]] = None) -> None:
+                 input_std: Optional[Sequence[float]] = None,
+                 channels_last: bool = False) -> None:
         super().__init__(init_cfg=None)
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck) if neck is not None else None
@@ -57,6 +61,8 @@ class FrozenTeacher(BaseModule):
         self.register_buffer('input_scale', std / teacher_std, persistent=False)
         self.register_buffer('input_shift', (mean - teacher_mean) / teacher_std, persistent=False)
         self._load(checkpoint, checkpoint_format)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.to(memory_format=self.memory_format)
         self.requires_grad_(False)
         self.eval()
         self._is_init = True
@@ -80,7 +86,8 @@ class FrozenTeacher(BaseModule):
     @torch.no_grad()
     def backbone_map(self, images: torch.Tensor) -> torch.Tensor:
         """The backbone's last map of images normalized for the student: (N, C_backbone, h, w)."""
-        return self.backbone(images * self.input_scale + self.input_shift)[-1]
+        images = (images * self.input_scale + self.input_shift).contiguous(memory_format=self.memory_format)
+        return self.backbone(images)[-1]
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor) -> torch.Tensor:

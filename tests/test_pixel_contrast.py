@@ -152,8 +152,17 @@ def test_queue_pointer_contents_and_wraparound():
     torch.testing.assert_close(head.queue[:, 2:4], F.normalize(second.mean(dim=(2, 3)), dim=1).t())
 
 
-def test_queue_length_not_divisible_is_a_clear_error():
+def test_queue_is_a_ring_buffer_for_any_number_of_keys():
+    """Batches that do not divide the queue (a short last batch) and batches longer than it, against a
+    reference ring buffer written key by key."""
+    torch.manual_seed(0)
     head = PixelContrastHead(queue_len=10, feat_dim=4)
-    with pytest.raises(ValueError, match='queue_len=10 is not divisible by the 4 teacher maps'):
-        head.enqueue(torch.randn(4, 4, 2, 2))
-    assert int(head.queue_ptr) == 0
+    reference, ptr = head.queue.clone(), 0
+    for n in (4, 4, 3, 1, 7, 13, 10, 2):
+        maps = torch.randn(n, 4, 2, 2)
+        head.enqueue(maps)
+        for key in F.normalize(maps.mean(dim=(2, 3)), dim=1):
+            reference[:, ptr] = key
+            ptr = (ptr + 1) % 10
+        assert int(head.queue_ptr) == ptr
+        torch.testing.assert_close(head.queue, reference)

@@ -27,9 +27,9 @@ train_dataloader = dict(
     num_workers=8,
     persistent_workers=True,
     pin_memory=True,
-    # whole batches only: every step enqueues the same number of teacher keys (queue_len divides it)
-    drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    drop_last=True,  # as mmselfsup's recipes; a short last batch also works (the queue is a ring buffer)
+    # every sample of every epoch its own augmentation seed: fresh views each epoch, exact resume
+    sampler=dict(type='SeededAugmentationSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
         type=dataset_type,

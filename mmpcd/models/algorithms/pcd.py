@@ -4,11 +4,14 @@ from typing import Dict, List, Optional, Tuple, Union
 import torch
 from torch import nn
 
+from mmengine.logging import print_log
+
 from mmselfsup.models.algorithms.base import BaseModel
 from mmselfsup.registry import MODELS
 from mmselfsup.structures import SelfSupDataSample
 from ..teachers import FrozenTeacher
-from .widths import check_teacher_width, follow_teacher
+from ..utils import CheckpointMismatchError, mismatch_report
+from .widths import check_student_width, check_teacher_width, follow_teacher
 
 
 @MODELS.register_module()
@@ -86,10 +89,13 @@ class PCD(BaseModel):
             data_std=self.data_preprocessor.std.flatten().tolist())
         if teacher['neck'] is None:
             check_teacher_width(self.teacher, head['feat_dim'])
+        if hasattr(self.neck, 'in_channels'):
+            check_student_width(self.backbone, self.neck.in_channels)
         self.symmetric = symmetric
         self.cross_view = cross_view
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self._student_to(self.memory_format)
+        self.register_load_state_dict_pre_hook(PCD._check_checkpoint)
 
     def _student_to(self, memory_format: torch.memory_format) -> None:
         for part in (self.backbone, self.neck, self.attention):
@@ -104,6 +110,45 @@ class PCD(BaseModel):
         super().init_weights()
         self._student_to(self.memory_format)
         self.teacher.load_state_dict(frozen)
+
+    def _check_checkpoint(self, state_dict: dict, prefix: str, *args) -> None:
+        """Before a PCD checkpoint is loaded (``load_from``, ``--resume``, ``load_state_dict``): the
+        configured teacher always stays, and a checkpoint of another config is refused.
+
+        * The checkpoint's ``teacher.*`` tensors must equal the configured
+          teacher's (``model.teacher_ckpt``), or nothing is loaded and the
+          error names both teachers' sources: a resumed run keeps the teacher
+          it started with, and ``load_from`` never swaps it. A checkpoint
+          without them (the student alone) leaves the configured teacher.
+        * Every other key must be there with the model's shape (missing,
+          unexpected and wrongly shaped keys are named), so that a checkpoint
+          of another config fails here, before any step, not in the optimizer.
+        """
+        ours = self.state_dict()
+        theirs = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+        source = self.teacher.source
+        differ = [k for k, v in ours.items() if k.startswith('teacher.') and isinstance(v, torch.Tensor)
+                  and k in theirs and not (theirs[k].shape == v.shape and torch.equal(theirs[k].to(v), v))]
+        if differ:
+            recorded = theirs.get('teacher._extra_state') or {'checkpoint': 'not recorded in the checkpoint'}
+            raise CheckpointMismatchError(
+                f'the checkpoint was trained with another teacher ({recorded["checkpoint"]}) than the configured '
+                f'one ({source["checkpoint"]}, {source["format"]} layout): {differ[0]} and {len(differ) - 1} more '
+                'tensors differ. mmpcd never replaces the configured teacher. To continue that run, set '
+                'model.teacher_ckpt to its teacher; to distil its student from another teacher, export the '
+                'student (tools/model_converters/export_student.py) and load it with '
+                "model.backbone.init_cfg=dict(type='Pretrained', checkpoint=...)")
+        report = mismatch_report({k: v for k, v in ours.items() if not k.startswith('teacher.')},
+                                 {k: v for k, v in theirs.items() if not k.startswith('teacher.')})
+        if report:
+            raise CheckpointMismatchError(f'the checkpoint does not match this model (was it written for another '
+                                          f'config?); nothing was loaded.{report}')
+        for k, v in ours.items():  # the configured teacher, also where the checkpoint has none
+            if k.startswith('teacher.'):
+                state_dict[prefix + k] = v
+        print_log(f'The teacher stays the configured one ({source["checkpoint"]}); the checkpoint\'s teacher '
+                  + ('matches it.' if any(k.startswith('teacher.') for k in theirs) else 'is not in it.'),
+                  logger='current')
 
     def student_forward(self, views: torch.Tensor) -> torch.Tensor:
         """The student's map that enters the loss: MHSA(φ(backbone(x)))."""

@@ -69,3 +69,19 @@ def check_teacher_width(teacher: torch.nn.Module, width: int, size: int = 224) -
     if found != width:
         raise ValueError(f'the teacher gives {found}-channel pixels but the student is built for {width} '
                          f'(model.neck.out_channels / model.head.feat_dim); set them to {found}')
+
+
+@torch.no_grad()
+def check_student_width(backbone: torch.nn.Module, in_channels: int, size: int = 64) -> None:
+    """The student backbone's last map has the ``in_channels`` φ takes, or an error naming both.
+
+    One forward of a blank image at ``size`` px in eval mode (the BN
+    statistics and the random streams are left untouched).
+    """
+    training = backbone.training
+    backbone.eval()
+    found = backbone(torch.zeros(1, 3, size, size))[-1].shape[1]
+    backbone.train(training)
+    if found != in_channels:
+        raise ValueError(f'the student backbone gives {found}-channel maps but φ takes {in_channels} '
+                         f'(model.neck.in_channels); set model.neck.in_channels={found}')

@@ -20,9 +20,10 @@ class PixelContrastHead(BaseModule):
     processes and enqueued (Sec. 3.2).
 
     Args:
-        queue_len: Number of negatives K. Must be divisible by the number of
-            teacher maps enqueued per step over all processes. Defaults to
-            65536.
+        queue_len: Number of negatives K. Defaults to 65536. The queue is a
+            ring buffer: any number of keys a step (a short last batch
+            included) is written after the previous ones, wrapping around;
+            more than K keys in one step keep the last K.
         feat_dim: Dimension C of the maps. Defaults to 256.
         temperature: τ. Defaults to 0.2.
         init_cfg: Initialization config.
@@ -51,13 +52,8 @@ class PixelContrastHead(BaseModule):
     def enqueue(self, teacher: torch.Tensor) -> None:
         """Pool, normalize and enqueue teacher maps (N, C, H, W) of all processes."""
         keys = concat_all_gather(F.normalize(teacher.float().mean(dim=(2, 3)), dim=1))
-        num_keys = keys.shape[0]
-        if self.queue_len % num_keys:
-            raise ValueError(
-                f'queue_len={self.queue_len} is not divisible by the {num_keys} teacher maps enqueued per '
-                'step (batch size x processes x views); choose a queue length that is a multiple of it, '
-                'e.g. model.head.queue_len='
-                f'{max(num_keys, self.queue_len // num_keys * num_keys)}')
-        ptr = int(self.queue_ptr)
-        self.queue[:, ptr:ptr + num_keys] = keys.t().to(self.queue.dtype)
-        self.queue_ptr[0] = (ptr + num_keys) % self.queue_len
+        end = int(self.queue_ptr) + keys.shape[0]  # written one after another: the last K keys survive
+        kept = keys[-self.queue_len:]
+        slots = torch.arange(end - kept.shape[0], end, device=keys.device) % self.queue_len
+        self.queue[:, slots] = kept.t().to(self.queue.dtype)
+        self.queue_ptr[0] = end % self.queue_len

@@ -10,9 +10,13 @@ CHUNK_BYTES = 32 * 2**20
 
 def _pixels(student: torch.Tensor, teacher: torch.Tensor, queue: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
     """Check the shapes; return the ℓ2-normalized pixels (N*H*W, C) of student and (detached) teacher."""
+    if student.shape[:2] != teacher.shape[:2]:
+        raise ValueError(f'student {tuple(student.shape)} and teacher {tuple(teacher.shape)} maps differ in '
+                         'batch size or channels: the student\'s width (φ\'s out_channels, the MHSA) must be '
+                         'the teacher head\'s output width (PCD builds them so from model.teacher)')
     if student.shape != teacher.shape:
-        raise ValueError(f'student {tuple(student.shape)} and teacher {tuple(teacher.shape)} maps must '
-                         'have the same shape; resize the teacher map first (PixelContrastHead does)')
+        raise ValueError(f'student {tuple(student.shape)} and teacher {tuple(teacher.shape)} maps differ in '
+                         'size; resize the teacher map first (PixelContrastHead does)')
     if queue.dim() != 2 or queue.shape[0] != student.shape[1]:
         raise ValueError(f'queue must be (C, K) with C={student.shape[1]}, got {tuple(queue.shape)}')
 

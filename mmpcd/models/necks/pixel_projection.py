@@ -55,6 +55,7 @@ class PixelProjection(BaseModule):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         hid_channels = [hid_channels] if isinstance(hid_channels, int) else list(hid_channels)
+        self.in_channels = in_channels
         self.mlps = nn.Sequential(*[
             _pixel_mlp(in_channels if i == 0 else out_channels, hid_channels, out_channels, bias)
             for i in range(num_mlps)

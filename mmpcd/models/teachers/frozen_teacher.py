@@ -61,6 +61,7 @@ class FrozenTeacher(BaseModule):
         self.register_buffer('input_scale', std / teacher_std, persistent=False)
         self.register_buffer('input_shift', (mean - teacher_mean) / teacher_std, persistent=False)
         self._load(checkpoint, checkpoint_format)
+        self.source = dict(checkpoint=checkpoint or 'the file its package ships', format=checkpoint_format)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.to(memory_format=self.memory_format)
         self.requires_grad_(False)
@@ -78,6 +79,14 @@ class FrozenTeacher(BaseModule):
 
     def init_weights(self) -> None:
         """Nothing to do: the weights are the released checkpoint's."""
+
+    def get_extra_state(self) -> dict:
+        """The teacher's source, saved with the weights: ``dict(checkpoint=path, format=layout)``."""
+        return dict(self.source)
+
+    def set_extra_state(self, state: dict) -> None:
+        """Ignored: the teacher's source is the configured one (PCD compares a checkpoint's teacher with
+        it before loading, and names both sources where they differ)."""
 
     def train(self, mode: bool = True) -> 'FrozenTeacher':
         """Stay in eval mode whatever ``mode`` is."""

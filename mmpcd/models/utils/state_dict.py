@@ -1,4 +1,4 @@
-from typing import Dict, Mapping
+from typing import List, Mapping
 
 import torch
 from torch import nn
@@ -27,21 +27,25 @@ def load_state_dict_strict(module: nn.Module, state_dict: Mapping[str, torch.Ten
         CheckpointMismatchError: If any key is missing, unexpected or of a
             wrong shape. Nothing is loaded in that case.
     """
-    expected: Dict[str, torch.Tensor] = module.state_dict()
-    missing = sorted(set(expected) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(expected))
-    wrong_shape = sorted(
-        f'{k}: checkpoint {tuple(state_dict[k].shape)}, model {tuple(v.shape)}'
-        for k, v in expected.items()
-        if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape))
-    if missing or unexpected or wrong_shape:
-        def listing(title, keys):
-            shown = ', '.join(keys[:20]) + (f' ... ({len(keys)} in all)' if len(keys) > 20 else '')
-            return f'\n  {title} ({len(keys)}): {shown}' if keys else ''
-
-        raise CheckpointMismatchError(
-            f'{source} does not match the model: expected {expected_format}.'
-            + listing('missing keys', missing)
-            + listing('unexpected keys', unexpected)
-            + listing('keys with a wrong shape', wrong_shape))
+    report = mismatch_report(module.state_dict(), state_dict)
+    if report:
+        raise CheckpointMismatchError(f'{source} does not match the model: expected {expected_format}.{report}')
     module.load_state_dict(state_dict, strict=True)
+
+
+def mismatch_report(expected: Mapping[str, object], found: Mapping[str, object]) -> str:
+    """The missing, unexpected and wrongly shaped keys of ``found`` against ``expected``, one line a kind
+    (the first 20 keys of each), or ``''`` when they match. Non-tensor entries are compared by key only."""
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    wrong_shape = sorted(
+        f'{k}: checkpoint {tuple(found[k].shape)}, model {tuple(v.shape)}'
+        for k, v in expected.items()
+        if isinstance(v, torch.Tensor) and isinstance(found.get(k), torch.Tensor) and found[k].shape != v.shape)
+
+    def listing(title: str, keys: List[str]) -> str:
+        shown = ', '.join(keys[:20]) + (f' ... ({len(keys)} in all)' if len(keys) > 20 else '')
+        return f'\n  {title} ({len(keys)}): {shown}' if keys else ''
+
+    return (listing('missing keys', missing) + listing('unexpected keys', unexpected)
+            + listing('keys with a wrong shape', wrong_shape))

@@ -2,10 +2,49 @@
 import os
 import stat
 
+import numpy as np
 import pytest
 
+from mmpcd.datasets import BadImageError
 from mmpcd.fileio import atomic_write
 from mmpcd.visualization import plot_loss_curves
+from mmselfsup.registry import DATASETS
+
+from conftest import REPO
+
+GOOD_JPEG = os.path.join(REPO, 'data', 'coco_mini', 'train', '000000000071.jpg')
+
+
+def bad_image(kind: str) -> bytes:
+    good = open(GOOD_JPEG, 'rb').read()
+    return {'empty': b'', 'random': np.random.default_rng(0).bytes(4096), 'truncated': good[:len(good) // 2]}[kind]
+
+
+@pytest.mark.parametrize('backend', ['cv2', 'pillow'])
+@pytest.mark.parametrize('kind, reason', [('empty', r'empty file \(0 bytes\)'),
+                                          ('random', 'cannot be decoded as an image'),
+                                          ('truncated', 'cannot be decoded as an image')])
+def test_bad_image_is_named_at_load_time(tmp_path, kind, reason, backend):
+    """In the pre-training dataset of configs/_base_/datasets/imagenet_pcd.py (mmcls' ImageNet, an image list)."""
+    (tmp_path / 'train' / 'n01').mkdir(parents=True)
+    (tmp_path / 'train' / 'n01' / 'good.jpg').write_bytes(open(GOOD_JPEG, 'rb').read())
+    (tmp_path / 'train' / 'n01' / 'bad.jpg').write_bytes(bad_image(kind))
+    (tmp_path / 'train.txt').write_text('n01/good.jpg 0\nn01/bad.jpg 0\n')
+    dataset = DATASETS.build(dict(
+        type='mmcls.ImageNet', data_root=str(tmp_path), ann_file='train.txt', data_prefix=dict(img_path='train/'),
+        pipeline=[dict(type='LoadImageFromFileChecked', imdecode_backend=backend)]))
+    assert dataset[0]['img'].shape == (426, 640, 3)
+    bad = str(tmp_path / 'train' / 'n01' / 'bad.jpg')
+    with pytest.raises(BadImageError, match=f'bad image file {bad}: {reason}.*Replace it') as info:
+        dataset[1]
+    assert info.value.__cause__ is not None
+
+
+def test_missing_image_stays_file_not_found(tmp_path):
+    dataset = DATASETS.build(dict(type='ImageFolder', data_prefix=dict(img_path=str(tmp_path)),
+                                  pipeline=[dict(type='LoadImageFromFileChecked')], lazy_init=True))
+    with pytest.raises(FileNotFoundError, match='gone.jpg'):
+        dataset.pipeline(dict(img_path=str(tmp_path / 'gone.jpg')))
 
 
 def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):

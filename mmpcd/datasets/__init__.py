@@ -1,3 +1,4 @@
 from .image_folder import ImageFolder
+from .transforms import BadImageError, LoadImageFromFileChecked
 
-__all__ = ['ImageFolder']
+__all__ = ['ImageFolder', 'BadImageError', 'LoadImageFromFileChecked']

@@ -1,11 +1,15 @@
 """Files the project reads and writes: bad images are named, writes are atomic, risky configs warned about."""
+import logging
 import os
 import stat
 
 import numpy as np
 import pytest
+from mmengine.config import Config
+from mmengine.logging import MMLogger
 
 from mmpcd.datasets import BadImageError
+from mmpcd.engine.config_checks import warn_risky_settings
 from mmpcd.fileio import atomic_write
 from mmpcd.visualization import plot_loss_curves
 from mmselfsup.registry import DATASETS
@@ -70,3 +74,26 @@ def test_loss_curves_are_written_atomically_in_the_extension_format(tmp_path):
     assert (tmp_path / 'curve.pdf').read_bytes().startswith(b'%PDF')
     assert (tmp_path / 'curve.png').read_bytes().startswith(b'\x89PNG')
     assert sorted(os.listdir(tmp_path)) == ['curve.pdf', 'curve.png']
+
+
+@pytest.mark.parametrize('checkpoint, warned', [
+    (dict(type='CheckpointHook', interval=1, max_keep_ckpts=1), True),
+    (dict(type='CheckpointHook', interval=1, max_keep_ckpts=2), False),
+    (dict(type='CheckpointHook', interval=1, max_keep_ckpts=0), False),  # mmengine: 0 keeps every checkpoint
+    (dict(type='CheckpointHook', interval=1), False),
+    (None, False),
+])
+def test_keeping_one_checkpoint_is_warned_about(caplog, checkpoint, warned):
+    cfg = Config(dict(default_hooks=dict(checkpoint=checkpoint)))
+    logger = MMLogger.get_current_instance()  # mmengine's logger does not reach the root logger of caplog
+    logger.addHandler(caplog.handler)
+    try:
+        warnings = warn_risky_settings(cfg)
+    finally:
+        logger.removeHandler(caplog.handler)
+    logged = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert logged == warnings
+    assert bool(warnings) == warned
+    if warned:
+        assert 'max_keep_ckpts=1' in warnings[0] and 'no checkpoint to resume from' in warnings[0]
+        assert 'Set max_keep_ckpts=2 or more' in warnings[0]

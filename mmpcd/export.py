@@ -1,4 +1,5 @@
 """Turn a PCD training checkpoint into a student backbone that other codebases load."""
+import math
 import re
 from typing import Dict
 
@@ -25,6 +26,19 @@ def _bn_after(conv: str) -> str:
     return f'{parent}.{name}' if parent else name
 
 
+def check_scale(scale: float) -> float:
+    """``scale`` if it is a NormRescale scale, a finite number > 0.
+
+    Raises:
+        ValueError: It is not: 0 zeroes every conv, a negative scale flips the
+            sign of the features.
+    """
+    if not 0 < scale < math.inf:
+        raise ValueError(f'the NormRescale scale must be a finite number > 0, not {scale}: 0 zeroes every conv and a '
+                         'negative scale flips the sign of the features; the paper uses 0.25')
+    return scale
+
+
 def norm_rescale(backbone: StateDict, scale: float = 0.25) -> StateDict:
     """NormRescale with a constant (PCD Sec. 4.1; Huang et al., ECCV 2022).
 
@@ -43,9 +57,11 @@ def norm_rescale(backbone: StateDict, scale: float = 0.25) -> StateDict:
     would change the network instead of its effective learning rate.
 
     Raises:
+        ValueError: ``scale`` is not a finite number > 0.
         KeyError: No conv of ``backbone`` is followed by a BN (not a
             ResNet / MobileNet backbone).
     """
+    check_scale(scale)
     pairs = [(key[:-len('.weight')], _bn_after(key[:-len('.weight')]))
              for key, value in backbone.items() if key.endswith('.weight') and value.dim() == 4]
     pairs = [(conv, bn) for conv, bn in pairs if f'{bn}.running_var' in backbone]
@@ -86,4 +102,4 @@ def to_detectron2(backbone: StateDict) -> dict:
     return dict(model=model, __author__='mmpcd', matching_heuristics=True)
 
 
-__all__ = ['extract_backbone', 'norm_rescale', 'to_torchvision', 'to_detectron2']
+__all__ = ['extract_backbone', 'check_scale', 'norm_rescale', 'to_torchvision', 'to_detectron2']

@@ -1,9 +1,14 @@
 """Exported students load in mmdet, torchvision and detectron2's layout; NormRescale keeps the function."""
 import copy
+import os
+import os.path as osp
 import pickle
+import runpy
+import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 import torchvision
@@ -11,6 +16,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from mmpcd.export import norm_rescale
+from mmpcd.fileio import CheckpointLoadError
 from mmselfsup.registry import MODELS
 
 from conftest import REPO
@@ -35,6 +41,12 @@ def training_checkpoint(tmp_path_factory) -> str:
 def export(checkpoint: str, out: str, *options: str) -> None:
     subprocess.run([sys.executable, 'tools/model_converters/export_student.py', checkpoint, out, *options],
                    cwd=REPO, check=True, capture_output=True)
+
+
+def export_here(monkeypatch, *argv: str) -> None:
+    """Run the tool in this process (no interpreter start-up); argparse errors are SystemExit(2)."""
+    monkeypatch.setattr(sys, 'argv', ['export_student.py', *argv])
+    runpy.run_path(osp.join(REPO, 'tools', 'model_converters', 'export_student.py'), run_name='__main__')
 
 
 @pytest.mark.parametrize('fmt', ['mmdet', 'torchvision'])
@@ -147,3 +159,65 @@ def test_norm_rescale_keeps_mobilenet_v3():
         with torch.no_grad():
             for out, reference in zip(model(x), trained(x)):
                 torch.testing.assert_close(out, reference, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize('scale', ['0', '-0.25', 'nan', 'inf'])
+def test_norm_rescale_scale_must_be_positive(training_checkpoint, tmp_path, monkeypatch, capsys, scale):
+    """0 would zero every conv, a negative scale flip the sign of the features."""
+    out = tmp_path / 'student.pth'
+    with pytest.raises(SystemExit) as exit_:
+        export_here(monkeypatch, training_checkpoint, str(out), '--norm-rescale', scale)
+    assert exit_.value.code == 2 and not out.exists()
+    assert 'argument --norm-rescale: the NormRescale scale must be a finite number > 0' in capsys.readouterr().err
+    with pytest.raises(ValueError, match=f'finite number > 0, not {float(scale)}'):
+        norm_rescale({'conv1.weight': torch.ones(1, 1, 1, 1), 'bn1.running_var': torch.ones(1)}, float(scale))
+
+
+@pytest.mark.parametrize('spelling', ['same', 'dotted', 'symlink', 'hardlink'])
+def test_export_refuses_to_overwrite_its_input(training_checkpoint, tmp_path, monkeypatch, capsys, spelling):
+    work = tmp_path / 'work'
+    work.mkdir()
+    checkpoint = str(work / 'epoch_1.pth')
+    shutil.copy(training_checkpoint, checkpoint)
+    out = {'same': checkpoint, 'dotted': str(tmp_path / 'work' / '.' / '..' / 'work' / 'epoch_1.pth'),
+           'symlink': str(tmp_path / 'link.pth'), 'hardlink': str(tmp_path / 'hard.pth')}[spelling]
+    if spelling == 'symlink':
+        os.symlink(checkpoint, out)
+    elif spelling == 'hardlink':
+        os.link(checkpoint, out)
+    before = open(checkpoint, 'rb').read()
+    with pytest.raises(SystemExit) as exit_:
+        export_here(monkeypatch, checkpoint, out)
+    assert exit_.value.code == 2
+    assert f'the output {out} is the input checkpoint {checkpoint}' in capsys.readouterr().err
+    assert open(checkpoint, 'rb').read() == before
+
+
+def test_failed_export_leaves_the_existing_output(training_checkpoint, tmp_path, monkeypatch):
+    """Killed or failing while writing: the previous output stays whole and no temporary file is left."""
+    out = tmp_path / 'student.pth'
+    out.write_bytes(b'previous export')
+
+    def fail_halfway(obj, f):
+        f.write(b'half an export')
+        raise OSError('No space left on device')
+
+    with monkeypatch.context() as patch:
+        patch.setattr(torch, 'save', fail_halfway)
+        with pytest.raises(OSError, match='No space left'):
+            export_here(patch, training_checkpoint, str(out))
+    assert out.read_bytes() == b'previous export' and os.listdir(tmp_path) == ['student.pth']
+    export_here(monkeypatch, training_checkpoint, str(out))
+    assert 'conv1.weight' in torch.load(out, weights_only=True)['state_dict']
+    assert os.listdir(tmp_path) == ['student.pth']
+
+
+@pytest.mark.parametrize('content', ['random bytes', 'truncated'])
+def test_unreadable_training_checkpoint_is_named(training_checkpoint, tmp_path, monkeypatch, content):
+    bad = tmp_path / 'epoch_1.pth'
+    good = open(training_checkpoint, 'rb').read()
+    bad.write_bytes(good[:len(good) // 2] if content == 'truncated' else np.random.default_rng(0).bytes(4096))
+    with pytest.raises(CheckpointLoadError, match=f'training checkpoint {bad} .*download or copy it again') as err:
+        export_here(monkeypatch, str(bad), str(tmp_path / 'student.pth'))
+    assert 'will likely succeed' not in str(err.value) and err.value.__cause__ is not None
+    assert not (tmp_path / 'student.pth').exists()

@@ -1,6 +1,8 @@
 """Every teacher of Table 5 from a checkpoint in its released layout; the real EfficientNet-Lite0 teacher."""
 import copy
 import os.path as osp
+import pickle
+import re
 
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from mmengine.config import Config
 from PIL import Image
 from torch import nn
 
+from mmpcd.fileio import CheckpointLoadError
 from mmpcd.models import CheckpointMismatchError, CWReLU
 from mmpcd.models.algorithms.widths import follow_teacher
 from mmpcd.models.teachers import RANDOM_CHECKPOINTS, load_teacher_checkpoint
@@ -117,6 +120,28 @@ def test_bad_keys_are_named(released, tmp_path):
     with pytest.raises(CheckpointMismatchError, match='wrong shape'):
         MODELS.build(model_cfg(config, path))
 
+
+
+@pytest.mark.parametrize('content, reason', [
+    ('random bytes', 'Unsupported operand'), ('truncated', 'PytorchStreamReader failed reading zip archive'),
+    ('empty', r'empty file \(0 bytes\)'), ('pickled code', 'Unsupported global: GLOBAL mmengine.config')])
+def test_unreadable_teacher_file_is_named_and_never_unsafe_advice(tmp_path, content, reason):
+    """A file torch cannot load with weights_only=True: the error names it and says to get it again; torch's
+    advice to set weights_only=False (or to allowlist the globals) is left out; torch's error is the cause."""
+    path = tmp_path / 'r-50-1000ep.pth.tar'
+    if content == 'pickled code':
+        torch.save({'state_dict': {}, 'payload': Config(dict(a=1))}, path)
+    elif content == 'truncated':
+        torch.save({'state_dict': {'w': torch.ones(1000)}}, path)
+        path.write_bytes(path.read_bytes()[:600])
+    else:
+        path.write_bytes(np.random.default_rng(0).bytes(4096) if content == 'random bytes' else b'')
+    with pytest.raises(CheckpointLoadError, match=f'teacher checkpoint {re.escape(str(path))} .*: {reason}') as err:
+        load_teacher_checkpoint(str(path), 'mocov3')
+    message = str(err.value)
+    assert 'download or copy it again' in message and 'Do not load it with weights_only=False' in message
+    assert 'will likely succeed' not in message and 'add_safe_globals' not in message
+    assert isinstance(err.value.__cause__, (RuntimeError, EOFError, pickle.UnpicklingError))
 
 def test_vit_map_is_2x2_average_pooled_to_the_student_size():
     """Bilinear resizing of 14x14 to 7x7 (what the head does) is exactly 2x2 average pooling."""

@@ -1,11 +1,14 @@
 """Training-loss curves as a PNG, with the chance level of a contrastive loss."""
 import math
+import os.path as osp
 from typing import Dict, Optional, Sequence
 
 import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
+
+from ..fileio import atomic_write  # noqa: E402
 
 
 def chance_loss(num_negatives: int) -> float:
@@ -20,7 +23,8 @@ def plot_loss_curves(curves: Dict[str, Sequence[Sequence[float]]], path: str, nu
     Args:
         curves: ``{label: [losses of run 1 by iteration, run 2, ...]}``; the
             runs of a label share its colour (seeds of one row).
-        path: Output PNG.
+        path: Output PNG (or another format of matplotlib, by its
+            extension), written all at once.
         num_negatives: K of the contrastive loss, for the chance line; None
             draws no line.
         title: Figure title.
@@ -39,5 +43,6 @@ def plot_loss_curves(curves: Dict[str, Sequence[Sequence[float]]], path: str, nu
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
+    with atomic_write(path) as f:
+        fig.savefig(f, format=osp.splitext(path)[1][1:] or 'png')
     plt.close(fig)

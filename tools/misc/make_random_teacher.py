@@ -6,11 +6,10 @@ nothing, and loading it logs "THE TEACHER IS RANDOM".
     python tools/misc/make_random_teacher.py work_dirs/teachers/mocov3_r50_random.pth.tar
 """
 import argparse
-import os
-import os.path as osp
 
 import torch
 
+from mmpcd.fileio import atomic_write
 from mmpcd.models.teachers import RANDOM_CHECKPOINTS
 
 
@@ -21,8 +20,8 @@ def main() -> None:
                         help='released key layout to imitate')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    torch.save(RANDOM_CHECKPOINTS[args.format](args.seed), args.out)
+    with atomic_write(args.out) as f:
+        torch.save(RANDOM_CHECKPOINTS[args.format](args.seed), f)
     print(f'wrote a RANDOM {args.format} teacher checkpoint to {args.out}')
 
 

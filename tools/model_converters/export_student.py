@@ -14,37 +14,48 @@
     python tools/model_converters/export_student.py CKPT pcd_r18_c4.pkl --to detectron2 --norm-rescale 0.25
 """
 import argparse
-import os
 import os.path as osp
 import pickle
 
 import torch
 
-from mmpcd.export import extract_backbone, norm_rescale, to_detectron2, to_torchvision
+from mmpcd.export import check_scale, extract_backbone, norm_rescale, to_detectron2, to_torchvision
+from mmpcd.fileio import atomic_write, load_checkpoint_file, same_file
+
+
+def positive_scale(text: str) -> float:
+    """The ``--norm-rescale`` value: a finite number > 0 (:func:`mmpcd.export.check_scale`)."""
+    try:
+        return check_scale(float(text))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('checkpoint', help='training checkpoint written by tools/train.py')
-    parser.add_argument('out', help='output file')
+    parser.add_argument('out', help='output file (written all at once; never the input checkpoint)')
     parser.add_argument('--to', choices=['mmdet', 'torchvision', 'detectron2'], default='mmdet')
-    parser.add_argument('--norm-rescale', type=float, default=None, metavar='S',
-                        help='NormRescale: multiply the weights of the convs followed by a BN by S (0.25 in the paper for C4 / FCN)')
+    parser.add_argument('--norm-rescale', type=positive_scale, default=None, metavar='S',
+                        help='NormRescale: multiply the weights of the convs followed by a BN by S > 0 '
+                        '(0.25 in the paper for C4 / FCN)')
     parser.add_argument('--prefix', default='backbone.', help='module to export (the student backbone)')
     args = parser.parse_args()
-    import mmpcd  # noqa: F401  (mmengine's checkpoint objects load with weights_only=True)
-    backbone = extract_backbone(torch.load(args.checkpoint, map_location='cpu', weights_only=True), args.prefix)
+    if same_file(args.out, args.checkpoint):
+        parser.error(f'the output {args.out} is the input checkpoint {args.checkpoint} (the same file); the '
+                     'export would replace the training checkpoint: choose another output path')
+    backbone = extract_backbone(load_checkpoint_file(args.checkpoint, 'training checkpoint'), args.prefix)
     if args.norm_rescale is not None:
         backbone = norm_rescale(backbone, args.norm_rescale)
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     if args.to == 'detectron2':
-        with open(args.out, 'wb') as f:
-            pickle.dump(to_detectron2(backbone), f)
+        exported = to_detectron2(backbone)
     elif args.to == 'torchvision':
-        torch.save(to_torchvision(backbone), args.out)
+        exported = to_torchvision(backbone)
     else:
         meta = dict(source=osp.basename(args.checkpoint), algorithm='PCD', norm_rescale=args.norm_rescale)
-        torch.save(dict(state_dict=backbone, meta=meta), args.out)
+        exported = dict(state_dict=backbone, meta=meta)
+    with atomic_write(args.out) as f:
+        (pickle.dump if args.to == 'detectron2' else torch.save)(exported, f)
     print(f'wrote {len(backbone)} tensors of {args.prefix!r} to {args.out} ({args.to})')
 
 

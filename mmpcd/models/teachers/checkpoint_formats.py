@@ -6,6 +6,7 @@ from typing import Callable, Dict, Mapping, Optional, Tuple
 import torch
 from mmengine.logging import print_log
 
+from ...fileio import load_checkpoint_file
 from ..utils import CheckpointMismatchError
 
 StateDict = Dict[str, torch.Tensor]
@@ -141,7 +142,8 @@ def load_teacher_checkpoint(path: Optional[str], fmt: str) -> Tuple[StateDict, S
     """Read a released teacher checkpoint safely and split it.
 
     The file is read with ``torch.load(..., weights_only=True)``: no code in
-    it can run.
+    it can run; a file that torch cannot read so raises
+    :class:`~mmpcd.fileio.CheckpointLoadError`, which names it.
 
     Args:
         path: A local checkpoint file (no download happens); None for the
@@ -163,7 +165,7 @@ def load_teacher_checkpoint(path: Optional[str], fmt: str) -> Tuple[StateDict, S
             f'teacher checkpoint {path!r} does not exist. Download the released file (see docs/teachers.md) '
             'and set model.teacher_ckpt to its local path; for a demo, '
             'tools/misc/make_random_teacher.py writes a random one in the same layout')
-    checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    checkpoint = load_checkpoint_file(path, 'teacher checkpoint')
     if not isinstance(checkpoint, Mapping):
         raise CheckpointMismatchError(f'{path} holds a {type(checkpoint).__name__}, not a checkpoint dict')
     if checkpoint.get(RANDOM_TEACHER_KEY):

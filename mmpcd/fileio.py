@@ -1,0 +1,90 @@
+"""Files the project reads and writes itself: safe checkpoint loading that names the file, atomic writes."""
+import contextlib
+import os
+import os.path as osp
+import re
+import uuid
+from typing import IO, Any, Iterator
+
+import torch
+
+
+class CheckpointLoadError(RuntimeError):
+    """A checkpoint file that ``torch.load(..., weights_only=True)`` cannot read."""
+
+
+def _load_failure(err: Exception) -> str:
+    """torch's reason for a failed load, without its advice (which includes disabling ``weights_only``)."""
+    text = str(err)
+    if 'WeightsUnpickler error:' in text:  # an unsupported operand or a global that is not allowed
+        text = re.split(r'Please use|Check the documentation', text.split('WeightsUnpickler error:', 1)[1])[0]
+    text = ' '.join(text.split())
+    return re.split(r'(?<=\.) ', text)[0].rstrip('.') or type(err).__name__
+
+
+def load_checkpoint_file(path: str, what: str = 'checkpoint') -> Any:
+    """``torch.load(path, map_location='cpu', weights_only=True)``; a file it cannot read is an error naming it.
+
+    Nothing pickled in the file can run. A missing file or a directory is
+    torch's ``OSError``, which names the path already.
+
+    Args:
+        path: A local file.
+        what: What the file is, for the message (``'teacher checkpoint'``).
+
+    Raises:
+        CheckpointLoadError: The file is empty, truncated, corrupt, not a
+            PyTorch checkpoint, or pickles objects other than tensors and
+            containers; the error of ``torch.load`` is its cause.
+    """
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except OSError:
+        raise
+    except Exception as err:
+        reason = 'empty file (0 bytes)' if osp.getsize(path) == 0 else _load_failure(err)
+        raise CheckpointLoadError(
+            f'cannot load the {what} {path} with torch.load(weights_only=True): {reason}. The file is truncated, '
+            'corrupt, not a PyTorch checkpoint, or holds pickled objects other than tensors: check it (size, '
+            'checksum) and download or copy it again. Do not load it with weights_only=False: that runs any code '
+            'pickled in it') from err
+
+
+def same_file(a: str, b: str) -> bool:
+    """Whether paths ``a`` and ``b`` name one file, through other spellings, hard links and symlinks too."""
+    if osp.exists(a) and osp.exists(b):
+        return osp.samefile(a, b)
+    return osp.realpath(a) == osp.realpath(b)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
+    """Write ``path`` all at once: a temporary file beside it, renamed onto it (``os.replace``) when complete.
+
+    A failure or a kill while writing leaves ``path`` as it was (absent or
+    the old file); on a failure the temporary file is removed. Missing
+    directories are created.
+
+    Args:
+        path: The file to write.
+        mode: ``'wb'`` or ``'w'`` (text, UTF-8).
+
+    Yields:
+        The open temporary file.
+    """
+    directory, name = osp.split(osp.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = osp.join(directory, f'.{name}.{uuid.uuid4().hex[:8]}.tmp')
+    try:
+        with open(tmp, mode.replace('w', 'x'), encoding=None if 'b' in mode else 'utf-8') as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+
+
+__all__ = ['CheckpointLoadError', 'load_checkpoint_file', 'same_file', 'atomic_write']

@@ -1,0 +1,99 @@
+"""Files the project reads and writes: bad images are named, writes are atomic, risky configs warned about."""
+import logging
+import os
+import stat
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+from mmengine.logging import MMLogger
+
+from mmpcd.datasets import BadImageError
+from mmpcd.engine.config_checks import warn_risky_settings
+from mmpcd.fileio import atomic_write
+from mmpcd.visualization import plot_loss_curves
+from mmselfsup.registry import DATASETS
+
+from conftest import REPO
+
+GOOD_JPEG = os.path.join(REPO, 'data', 'coco_mini', 'train', '000000000071.jpg')
+
+
+def bad_image(kind: str) -> bytes:
+    good = open(GOOD_JPEG, 'rb').read()
+    return {'empty': b'', 'random': np.random.default_rng(0).bytes(4096), 'truncated': good[:len(good) // 2]}[kind]
+
+
+@pytest.mark.parametrize('backend', ['cv2', 'pillow'])
+@pytest.mark.parametrize('kind, reason', [('empty', r'empty file \(0 bytes\)'),
+                                          ('random', 'cannot be decoded as an image'),
+                                          ('truncated', 'cannot be decoded as an image')])
+def test_bad_image_is_named_at_load_time(tmp_path, kind, reason, backend):
+    """In the pre-training dataset of configs/_base_/datasets/imagenet_pcd.py (mmcls' ImageNet, an image list)."""
+    (tmp_path / 'train' / 'n01').mkdir(parents=True)
+    (tmp_path / 'train' / 'n01' / 'good.jpg').write_bytes(open(GOOD_JPEG, 'rb').read())
+    (tmp_path / 'train' / 'n01' / 'bad.jpg').write_bytes(bad_image(kind))
+    (tmp_path / 'train.txt').write_text('n01/good.jpg 0\nn01/bad.jpg 0\n')
+    dataset = DATASETS.build(dict(
+        type='mmcls.ImageNet', data_root=str(tmp_path), ann_file='train.txt', data_prefix=dict(img_path='train/'),
+        pipeline=[dict(type='LoadImageFromFileChecked', imdecode_backend=backend)]))
+    assert dataset[0]['img'].shape == (426, 640, 3)
+    bad = str(tmp_path / 'train' / 'n01' / 'bad.jpg')
+    with pytest.raises(BadImageError, match=f'bad image file {bad}: {reason}.*Replace it') as info:
+        dataset[1]
+    assert info.value.__cause__ is not None
+
+
+def test_missing_image_stays_file_not_found(tmp_path):
+    dataset = DATASETS.build(dict(type='ImageFolder', data_prefix=dict(img_path=str(tmp_path)),
+                                  pipeline=[dict(type='LoadImageFromFileChecked')], lazy_init=True))
+    with pytest.raises(FileNotFoundError, match='gone.jpg'):
+        dataset.pipeline(dict(img_path=str(tmp_path / 'gone.jpg')))
+
+
+def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
+    path = tmp_path / 'out.pth'
+    path.write_bytes(b'old')
+    with pytest.raises(OSError, match='disk full'):
+        with atomic_write(str(path)) as f:
+            f.write(b'half of the new')
+            raise OSError('disk full')
+    assert path.read_bytes() == b'old'
+    assert os.listdir(tmp_path) == ['out.pth']  # the temporary file is gone
+    with atomic_write(str(tmp_path / 'new' / 'out.json'), 'w') as f:
+        f.write('{"é": 1}')
+    assert (tmp_path / 'new' / 'out.json').read_text(encoding='utf-8') == '{"é": 1}'
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(tmp_path / 'new' / 'out.json').st_mode) == 0o666 & ~umask  # as open() would
+
+
+def test_loss_curves_are_written_atomically_in_the_extension_format(tmp_path):
+    plot_loss_curves({'loss': [[5.0, 4.0, 3.0]]}, str(tmp_path / 'curve.pdf'), num_negatives=8)
+    plot_loss_curves({'loss': [[5.0, 4.0, 3.0]]}, str(tmp_path / 'curve.png'))
+    assert (tmp_path / 'curve.pdf').read_bytes().startswith(b'%PDF')
+    assert (tmp_path / 'curve.png').read_bytes().startswith(b'\x89PNG')
+    assert sorted(os.listdir(tmp_path)) == ['curve.pdf', 'curve.png']
+
+
+@pytest.mark.parametrize('checkpoint, warned', [
+    (dict(type='CheckpointHook', interval=1, max_keep_ckpts=1), True),
+    (dict(type='CheckpointHook', interval=1, max_keep_ckpts=2), False),
+    (dict(type='CheckpointHook', interval=1, max_keep_ckpts=0), False),  # mmengine: 0 keeps every checkpoint
+    (dict(type='CheckpointHook', interval=1), False),
+    (None, False),
+])
+def test_keeping_one_checkpoint_is_warned_about(caplog, checkpoint, warned):
+    cfg = Config(dict(default_hooks=dict(checkpoint=checkpoint)))
+    logger = MMLogger.get_current_instance()  # mmengine's logger does not reach the root logger of caplog
+    logger.addHandler(caplog.handler)
+    try:
+        warnings = warn_risky_settings(cfg)
+    finally:
+        logger.removeHandler(caplog.handler)
+    logged = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert logged == warnings
+    assert bool(warnings) == warned
+    if warned:
+        assert 'max_keep_ckpts=1' in warnings[0] and 'no checkpoint to resume from' in warnings[0]
+        assert 'Set max_keep_ckpts=2 or more' in warnings[0]

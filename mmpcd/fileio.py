@@ -35,7 +35,7 @@ def load_checkpoint_file(path: str, what: str = 'checkpoint') -> Any:
     Raises:
         CheckpointLoadError: The file is empty, truncated, corrupt, not a
             PyTorch checkpoint, or pickles objects other than tensors and
-            containers; the error of ``torch.load`` is its cause.
+            containers; torch's reason is in the message, without its advice.
     """
     try:
         return torch.load(path, map_location='cpu', weights_only=True)
@@ -47,7 +47,7 @@ def load_checkpoint_file(path: str, what: str = 'checkpoint') -> Any:
             f'cannot load the {what} {path} with torch.load(weights_only=True): {reason}. The file is truncated, '
             'corrupt, not a PyTorch checkpoint, or holds pickled objects other than tensors: check it (size, '
             'checksum) and download or copy it again. Do not load it with weights_only=False: that runs any code '
-            'pickled in it') from err
+            'pickled in it') from None  # torch's own text advises weights_only=False: never shown
 
 
 def same_file(a: str, b: str) -> bool:

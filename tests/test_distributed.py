@@ -44,6 +44,31 @@ def test_two_processes_share_queue_and_weights(tmp_path):
     torch.testing.assert_close(written.norm(dim=1), torch.ones(per_step))
 
 
+@pytest.mark.slow
+def test_two_process_resume_is_exact(tmp_path):
+    """2 processes: 2 epochs uninterrupted (2 persistent workers each) and 1 epoch (no worker) then resumed
+    (2 workers each) end bit for bit the same."""
+    def train(work_dir, epochs, *options, resume=False):
+        cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29534',
+               'tools/train.py', 'configs/pcd_r18_demo.py', '--launcher', 'pytorch', '--work-dir', str(work_dir),
+               *(['--resume'] if resume else []), '--cfg-options', *options, 'train_dataloader.batch_size=4',
+               f'train_cfg.max_epochs={epochs}',
+               'train_dataloader.dataset.pipeline.1.transforms.0.0.size=32',
+               'train_dataloader.dataset.pipeline.1.transforms.1.0.size=32', f'model.head.queue_len={QUEUE}']
+        out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
+        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
+        return out.stdout + out.stderr
+
+    train(tmp_path / 'whole', 2, 'train_dataloader.num_workers=2', 'train_dataloader.persistent_workers=True')
+    train(tmp_path / 'cut', 1, 'train_dataloader.num_workers=0')
+    assert 'resumed epoch: 1' in train(tmp_path / 'cut', 2, 'train_dataloader.num_workers=2', resume=True)
+    whole, resumed = (torch.load(tmp_path / run / 'epoch_2.pth', weights_only=True)['state_dict']
+                      for run in ('whole', 'cut'))
+    assert whole.keys() == resumed.keys()
+    for k, v in whole.items():
+        assert torch.equal(v, resumed[k]), k
+
+
 def test_train_tool_switches(tmp_path):
     sys.path.insert(0, osp.join(REPO, 'tools'))
     from train import build_config

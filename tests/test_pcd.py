@@ -57,8 +57,8 @@ def test_train_steps_change_student_not_teacher(model_cfg):
         log_vars = model.train_step(batch, optim_wrapper)
         losses.append(float(log_vars['loss']))
     assert all(torch.isfinite(torch.tensor(losses)))
-    for k, v in model.teacher.state_dict().items():  # weights, BN statistics and source, bit for bit
-        assert torch.equal(v, teacher_before[k]) if torch.is_tensor(v) else v == teacher_before[k], k
+    for k, v in model.teacher.state_dict().items():  # weights and BN statistics, bit for bit
+        assert torch.equal(v, teacher_before[k]), k
     changed = [k for k, v in model.backbone.state_dict().items() if not torch.equal(v, student_before[k])]
     assert 'layer4.1.conv2.weight' in changed and 'bn1.running_mean' in changed
     assert int(model.head.queue_ptr) == 3 * 2 * 4 % 64  # 3 steps x 2 views x 4 images
@@ -188,7 +188,55 @@ def test_model_wide_init_cfg_does_not_reach_the_teacher(model_cfg, mocov3_ckpt):
     student_before = copy.deepcopy(model.neck.state_dict())
     model.init_weights()
     for k, v in model.teacher.state_dict().items():
-        assert torch.equal(v, before[k]) if torch.is_tensor(v) else v == before[k], k
+        assert torch.equal(v, before[k]), k
     assert not torch.equal(model.neck.state_dict()['mlps.0.fc1.weight'], student_before['mlps.0.fc1.weight'])
     assert model.teacher.is_init and not model.teacher.training and not any(
         p.requires_grad for p in model.teacher.parameters())
+
+
+def test_a_checkpoint_never_replaces_the_configured_teacher(model_cfg, mocov3_ckpt, tmp_path):
+    """load_from / --resume (mmengine's loader) and load_state_dict: the configured teacher always stays."""
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
+    from mmpcd.models.teachers import RANDOM_CHECKPOINTS
+    other_teacher = str(tmp_path / 'other.pth.tar')
+    torch.save(RANDOM_CHECKPOINTS['mocov3'](1), other_teacher)
+    trained = MODELS.build(model_cfg)
+    torch.save(dict(state_dict=trained.state_dict()), tmp_path / 'epoch_1.pth')
+    checkpoint = torch.load(tmp_path / 'epoch_1.pth', weights_only=True)
+
+    model = MODELS.build({**model_cfg, 'teacher_ckpt': other_teacher})
+    teacher, student = copy.deepcopy(model.teacher.state_dict()), copy.deepcopy(model.backbone.state_dict())
+    with pytest.raises(CheckpointMismatchError, match=f'another teacher \\({mocov3_ckpt} \\(mocov3 layout\\)\\) than '
+                       f'the configured one \\({other_teacher} \\(mocov3 layout\\)\\).*export the student'):
+        _load_checkpoint_to_model(model, checkpoint)
+    for k, v in {**model.teacher.state_dict(), **model.backbone.state_dict()}.items():  # nothing was loaded
+        assert torch.equal(v, {**teacher, **student}[k]), k
+    # the student alone (no teacher.* keys) loads and the configured teacher stays
+    student_only = {k: v for k, v in checkpoint['state_dict'].items() if not k.startswith('teacher.')}
+    model.load_state_dict(student_only)
+    assert torch.equal(model.backbone.conv1.weight, trained.backbone.conv1.weight)
+    assert all(torch.equal(v, teacher[k]) for k, v in model.teacher.state_dict().items())
+    # the same teacher: everything loads
+    same = MODELS.build(model_cfg)
+    _load_checkpoint_to_model(same, checkpoint)
+    assert torch.equal(same.head.queue, trained.head.queue)
+
+
+def test_a_checkpoint_of_another_config_is_refused_whole(model_cfg, tmp_path):
+    trained = MODELS.build(model_cfg)
+    other = MODELS.build({**model_cfg, 'head': {**model_cfg['head'], 'queue_len': 128}})
+    before = copy.deepcopy(other.state_dict())
+    with pytest.raises(CheckpointMismatchError, match=r'does not match this model.*nothing was loaded[\s\S]*'
+                       r'head.queue: checkpoint \(256, 64\), model \(256, 128\)'):
+        other.load_state_dict(trained.state_dict())
+    assert all(torch.equal(v, before[k]) for k, v in other.state_dict().items())
+    with pytest.raises(CheckpointMismatchError, match=r'unexpected keys \(1\): attention.extra'):
+        other.load_state_dict({**before, 'attention.extra': torch.ones(1)})
+
+
+def test_widths_are_checked_when_built(model_cfg):
+    with pytest.raises(ValueError, match=r'student backbone gives 512-channel maps but φ takes 2048.*'
+                       r'model.neck.in_channels=512'):
+        MODELS.build({**model_cfg, 'neck': {**model_cfg['neck'], 'in_channels': 2048}})
+    with pytest.raises(ValueError, match=r'model.head.feat_dim=128 contradicts the teacher head.s output width'):
+        MODELS.build({**model_cfg, 'head': {**model_cfg['head'], 'feat_dim': 128}})

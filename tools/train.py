@@ -13,6 +13,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mmpcd  # noqa: F401  (registers PCD and applies the stack fixes)
+from mmpcd.engine import adopt_resumed_seed, warn_risky_settings
 
 
 def parse_args() -> argparse.Namespace:
@@ -69,6 +70,8 @@ def build_runner(args: argparse.Namespace) -> Runner:
     without a GPU; the Runner skips it when a process group already exists.
     """
     cfg = build_config(args)
+    warn_risky_settings(cfg)
+    adopt_resumed_seed(cfg)
     if args.launcher == 'pytorch' and not torch.cuda.is_available() and not dist.is_initialized():
         dist.init_process_group(backend='gloo')
     return Runner.from_cfg(cfg)

@@ -1,9 +1,12 @@
-"""Warnings about config settings that train but put the run at risk."""
+"""Checks and fixes of a training config before the Runner is built: risky settings, the resumed seed."""
 import logging
 from typing import List
 
 from mmengine.config import Config
 from mmengine.logging import print_log
+from mmengine.runner import find_latest_checkpoint
+
+from ..fileio import load_checkpoint_file
 
 
 def warn_risky_settings(cfg: Config) -> List[str]:
@@ -30,3 +33,32 @@ def warn_risky_settings(cfg: Config) -> List[str]:
     for message in warnings:
         print_log(message, logger='current', level=logging.WARNING)
     return warnings
+
+
+def adopt_resumed_seed(cfg: Config) -> None:
+    """On ``--resume``, set ``cfg.randomness.seed`` to the seed the checkpoint's run used.
+
+    mmengine adopts the resumed run's seed only after it has built the data
+    sampler with the new run's seed; the order of the samples and their
+    augmentation seeds (:class:`~mmpcd.datasets.SeededAugmentationSampler`)
+    would then differ from the interrupted run's. Reading the seed first
+    makes a resumed run continue the same sequence. A config seed that
+    differs is replaced with a warning, as mmengine does.
+
+    Args:
+        cfg: The training config; changed in place when it resumes from a
+            checkpoint (``cfg.load_from``, or the latest one in ``cfg.work_dir``).
+    """
+    if not cfg.get('resume'):
+        return
+    path = cfg.get('load_from') or find_latest_checkpoint(cfg.work_dir)
+    if path is None:
+        return
+    seed = load_checkpoint_file(path, 'checkpoint to resume from').get('meta', {}).get('seed')
+    configured = (cfg.get('randomness') or {}).get('seed')
+    if seed is None or seed == configured:
+        return
+    if configured is not None:
+        print_log(f'randomness.seed={configured} is replaced by the seed of the resumed run ({seed}, from {path})',
+                  logger='current', level=logging.WARNING)
+    cfg.randomness = dict(cfg.get('randomness') or {}, seed=seed)

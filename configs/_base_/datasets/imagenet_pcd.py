@@ -18,7 +18,7 @@ def _view(blur_prob, solarize_prob):
 
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileChecked'),  # a bad image file is named in the error
     dict(type='MultiView', num_views=[1, 1], transforms=[_view(1.0, 0.0), _view(0.1, 0.2)]),
     dict(type='PackSelfSupInputs', meta_keys=['img_path']),
 ]

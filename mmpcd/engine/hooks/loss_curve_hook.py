@@ -8,6 +8,7 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from mmselfsup.registry import HOOKS
+from ...fileio import atomic_write
 from ...visualization import chance_loss, plot_loss_curves
 
 
@@ -47,7 +48,7 @@ class LossCurveHook(Hook):
             values = [loss for loss, e in zip(self.losses, self.epochs) if e == epoch]
             epoch_means[epoch + 1] = sum(values) / len(values)
         chance = chance_loss(num_negatives) if num_negatives else None
-        with open(osp.join(runner.work_dir, 'loss_curve.json'), 'w') as f:
+        with atomic_write(osp.join(runner.work_dir, 'loss_curve.json'), 'w') as f:
             json.dump(dict(losses=self.losses, epoch_means=epoch_means, chance=chance, num_negatives=num_negatives), f)
         plot_loss_curves({self.key: [self.losses]}, osp.join(runner.work_dir, 'loss_curve.png'), num_negatives,
                          title=osp.basename(runner.work_dir))

@@ -126,17 +126,16 @@ class PCD(BaseModel):
         """
         ours = self.state_dict()
         theirs = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
-        source = self.teacher.source
-        differ = [k for k, v in ours.items() if k.startswith('teacher.') and isinstance(v, torch.Tensor)
-                  and k in theirs and not (theirs[k].shape == v.shape and torch.equal(theirs[k].to(v), v))]
+        differ = [k for k, v in ours.items() if k.startswith('teacher.') and k in theirs
+                  and not (theirs[k].shape == v.shape and torch.equal(theirs[k].to(v), v))]
         if differ:
-            recorded = theirs.get('teacher._extra_state') or {'checkpoint': 'not recorded in the checkpoint'}
+            recorded = getattr(state_dict, '_metadata', {}).get(prefix + 'teacher', {}).get('source', 'not recorded')
             raise CheckpointMismatchError(
-                f'the checkpoint was trained with another teacher ({recorded["checkpoint"]}) than the configured '
-                f'one ({source["checkpoint"]}, {source["format"]} layout): {differ[0]} and {len(differ) - 1} more '
-                'tensors differ. mmpcd never replaces the configured teacher. To continue that run, set '
-                'model.teacher_ckpt to its teacher; to distil its student from another teacher, export the '
-                'student (tools/model_converters/export_student.py) and load it with '
+                f'the checkpoint was trained with another teacher ({recorded}) than the configured one '
+                f'({self.teacher.source}): {differ[0]} and {len(differ) - 1} more tensors differ. mmpcd never '
+                'replaces the configured teacher. To continue that run, set model.teacher_ckpt to its teacher; to '
+                'distil its student from another teacher, export the student '
+                '(tools/model_converters/export_student.py) and load it with '
                 "model.backbone.init_cfg=dict(type='Pretrained', checkpoint=...)")
         report = mismatch_report({k: v for k, v in ours.items() if not k.startswith('teacher.')},
                                  {k: v for k, v in theirs.items() if not k.startswith('teacher.')})
@@ -146,7 +145,7 @@ class PCD(BaseModel):
         for k, v in ours.items():  # the configured teacher, also where the checkpoint has none
             if k.startswith('teacher.'):
                 state_dict[prefix + k] = v
-        print_log(f'The teacher stays the configured one ({source["checkpoint"]}); the checkpoint\'s teacher '
+        print_log(f'The teacher stays the configured one ({self.teacher.source}); the checkpoint\'s teacher '
                   + ('matches it.' if any(k.startswith('teacher.') for k in theirs) else 'is not in it.'),
                   logger='current')
 

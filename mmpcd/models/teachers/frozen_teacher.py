@@ -61,7 +61,8 @@ class FrozenTeacher(BaseModule):
         self.register_buffer('input_scale', std / teacher_std, persistent=False)
         self.register_buffer('input_shift', (mean - teacher_mean) / teacher_std, persistent=False)
         self._load(checkpoint, checkpoint_format)
-        self.source = dict(checkpoint=checkpoint or 'the file its package ships', format=checkpoint_format)
+        self.source = f'{checkpoint or "the file its package ships"} ({checkpoint_format} layout)'
+        self.register_state_dict_post_hook(FrozenTeacher._record_source)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.to(memory_format=self.memory_format)
         self.requires_grad_(False)
@@ -80,13 +81,11 @@ class FrozenTeacher(BaseModule):
     def init_weights(self) -> None:
         """Nothing to do: the weights are the released checkpoint's."""
 
-    def get_extra_state(self) -> dict:
-        """The teacher's source, saved with the weights: ``dict(checkpoint=path, format=layout)``."""
-        return dict(self.source)
-
-    def set_extra_state(self, state: dict) -> None:
-        """Ignored: the teacher's source is the configured one (PCD compares a checkpoint's teacher with
-        it before loading, and names both sources where they differ)."""
+    @staticmethod
+    def _record_source(module: 'FrozenTeacher', state_dict: dict, prefix: str, local_metadata: dict) -> None:
+        """Save the teacher's source with the weights, in the state dict's metadata (not a tensor: mmengine
+        broadcasts every state-dict entry between processes)."""
+        local_metadata['source'] = module.source
 
     def train(self, mode: bool = True) -> 'FrozenTeacher':
         """Stay in eval mode whatever ``mode`` is."""

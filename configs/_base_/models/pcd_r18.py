@@ -11,9 +11,12 @@ model = dict(
     head=dict(type='PixelContrastHead', queue_len=65536, temperature=0.2),
     teacher=dict(
         backbone=dict(type='ResNet', depth=50, in_channels=3, out_indices=[4], norm_cfg=dict(type='BN')),
-        neck=dict(type='SpatialAdaptor', channels=(2048, 4096, 256), bias=False)),
+        neck=dict(type='SpatialAdaptor', channels=(2048, 4096, 256), bias=False),
+        channels_last=True),
     # The released file https://dl.fbaipublicfiles.com/moco-v3/r-50-1000ep/r-50-1000ep.pth.tar, downloaded.
     teacher_ckpt='checkpoints/r-50-1000ep.pth.tar',
     teacher_ckpt_format='mocov3',
     symmetric=True,
-    cross_view=False)
+    cross_view=False,
+    # NHWC convolutions, student and teacher: 1.39x the step on an H200 with AMP (docs/benchmark.md)
+    channels_last=True)

@@ -97,8 +97,13 @@ class FrozenTeacher(BaseModule):
         images = (images * self.input_scale + self.input_shift).contiguous(memory_format=self.memory_format)
         return self.backbone(images)[-1]
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """The teacher's target map: the adapted head over the backbone map, (N, C, h, w)."""
+        """The teacher's target map: the adapted head over the backbone map, (N, C, h, w).
+
+        Run in inference mode (no autograd bookkeeping at all): the map is a
+        target, never saved for a backward pass. ``backbone_map`` alone runs
+        under ``no_grad``, as its features may feed a trained probe.
+        """
         feats = self.backbone_map(images)
         return self.neck(feats) if self.neck is not None else feats

@@ -6,11 +6,15 @@ import math
 import os.path as osp
 import subprocess
 import sys
+from typing import List, Tuple
 
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.evaluator import BaseMetric, Evaluator
+from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
 
 from conftest import REPO
 from mmselfsup.registry import MODELS
@@ -155,3 +159,97 @@ def test_mim_train(codebase, config, metric, pcd_checkpoint, tmp_path):
     scalars = next((tmp_path / 'run').glob('*/vis_data/scalars.json')).read_text().splitlines()
     values = [json.loads(line)[metric] for line in scalars if metric in line]
     assert values and math.isfinite(values[-1]) and 0 <= values[-1] <= 100
+
+
+class _BNToy(BaseModel):
+    """One BN on 3-channel inputs; records the mode of every call and whether it ran in training mode."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bn = torch.nn.BatchNorm1d(3)
+        self.linear = torch.nn.Linear(3, 1)
+        self.calls: list = []
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        self.calls.append((mode, self.training))
+        out = self.linear(self.bn(torch.stack(inputs)))
+        return dict(loss=out.mean()) if mode == 'loss' else [out]
+
+
+class _NoMetric(BaseMetric):
+    def process(self, data_batch, data_samples) -> None:
+        self.results.append(0)
+
+    def compute_metrics(self, results) -> dict:
+        return dict(zero=0.)
+
+
+def _toy_runner(tmp_path, train_cfg: dict, num_iters: int, events: list) -> Tuple[Runner, List[dict]]:
+    """An mmengine Runner on 16 3-d samples (batch 2, unshuffled) with PreciseBNHook and a hook that logs evaluations."""
+    from mmengine.hooks import Hook
+
+    class LogEvaluations(Hook):
+        def before_val_epoch(self, runner) -> None:
+            events.append(('val', runner.iter, runner.epoch))
+
+    torch.manual_seed(0)
+    samples = [dict(inputs=torch.randn(3) * 3 + 1) for _ in range(16)]
+    loader = dict(dataset=samples, batch_size=2, sampler=dict(type='DefaultSampler', shuffle=False),
+                  collate_fn=dict(type='pseudo_collate'), num_workers=0)
+    runner = Runner(
+        model=_BNToy(), work_dir=str(tmp_path), train_dataloader=loader, val_dataloader=loader,
+        train_cfg=train_cfg, val_cfg=dict(), val_evaluator=Evaluator([_NoMetric()]),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)), default_scope='mmdet',
+        custom_hooks=[dict(type='PreciseBNHook', num_iters=num_iters), LogEvaluations()],
+        default_hooks=dict(checkpoint=None), cfg=dict(train_dataloader=loader))
+    hook = next(h for h in runner.hooks if type(h).__name__ == 'PreciseBNHook')
+    update = hook.update_stats
+
+    def logged_update(runner):
+        events.append(('bn', runner.iter, runner.epoch))
+        update(runner)
+    hook.update_stats = logged_update
+    return runner, samples
+
+
+@pytest.mark.parametrize('train_cfg, expected', [
+    # iterations: evaluations after 4 and 8 (the last); precise BN just before each
+    (dict(type='IterBasedTrainLoop', max_iters=8, val_interval=4), [('bn', 3, 0), ('val', 4, 0), ('bn', 7, 0),
+                                                                     ('val', 8, 0)]),
+    # epochs (8 iterations each): evaluation after epoch 2 and at the end (3); no evaluation after epoch 1
+    (dict(type='EpochBasedTrainLoop', max_epochs=3, val_interval=2), [('bn', 16, 1), ('val', 16, 2), ('bn', 24, 2),
+                                                                       ('val', 24, 3)]),
+])
+def test_precise_bn_hook_runs_before_each_evaluation(train_cfg, expected, tmp_path):
+    """PreciseBNHook (registered in mmdet) runs right before every evaluation of mmengine's loops and at the end."""
+    import mmpcd.downstream  # noqa: F401
+    events = []
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        runner, _ = _toy_runner(tmp_path, train_cfg, 2, events)
+        runner.train()
+    assert events == expected
+
+
+def test_precise_bn_hook_averages_training_batch_statistics(tmp_path):
+    """The running statistics become the mean over num_iters training batches of each batch's mean and unbiased
+    variance, computed by the loss forward in training mode; the model's mode is restored."""
+    import mmpcd.downstream  # noqa: F401
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        runner, samples = _toy_runner(tmp_path, dict(type='IterBasedTrainLoop', max_iters=1), 3, [])
+        runner.train()  # builds everything; its last iteration already runs the hook
+        model, hook = runner.model, next(h for h in runner.hooks if type(h).__name__ == 'PreciseBNHook')
+        model.bn.running_mean.fill_(100.)
+        model.eval()
+        model.calls.clear()
+        type(hook).update_stats(hook, runner)
+    batches = [torch.stack([s['inputs'] for s in samples[i:i + 2]]) for i in (0, 2, 4)]
+    torch.testing.assert_close(model.bn.running_mean, torch.stack([b.mean(0) for b in batches]).mean(0))
+    torch.testing.assert_close(model.bn.running_var, torch.stack([b.var(0) for b in batches]).mean(0))
+    assert model.calls == [('loss', True)] * 3 and not model.training and model.bn.momentum == 0.1
+
+
+@pytest.mark.parametrize('num_iters', [0, -1, 2.5, True, '200'])
+def test_precise_bn_hook_rejects_bad_num_iters(num_iters):
+    from mmpcd.downstream import PreciseBNHook
+    with pytest.raises(ValueError, match='num_iters must be a positive integer'):
+        PreciseBNHook(num_iters=num_iters)

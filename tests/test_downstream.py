@@ -136,6 +136,85 @@ def test_table6_students_build_and_predict(path):
             assert model(x, mode='tensor').shape == (1, 1000)
 
 
+DETECTION = sorted(path for folder in ('voc0712', 'coco')
+                   for path in glob.glob(f'{REPO}/configs/benchmarks/mmdetection/{folder}/*.py'))
+
+
+def _train_pipeline(cfg: Config) -> list:
+    dataset = cfg.train_dataloader.dataset
+    return (dataset.datasets[0] if dataset.type == 'ConcatDataset' else dataset).pipeline
+
+
+@pytest.mark.parametrize('path', DETECTION, ids=lambda p: osp.basename(p))
+def test_detection_configs_follow_moco_and_pixpro(path):
+    """Every VOC / COCO config of Tables 1 and 6, as mmengine builds it, has MoCo's / PixPro's detectron2 settings
+    (docs/downstream.md): precise BN (200 batches) and no weight decay on norm layers everywhere; the C4 head with a BN
+    after res5 (MobileNet: res5 ending in its own BN); VOC's schedules (the 9k one of revisitAIRL's
+    voc07_R_50_C4_9k.yaml) and 480-800 scales; COCO's 640-800 scales and 1000 warm-up iterations; the FPN heads
+    with SyncBN, 4 convs and 1 fc for the boxes."""
+    from mmdet.registry import HOOKS, MODELS as DET_MODELS
+    from mmpcd.downstream import PreciseBNHook
+    name = osp.basename(path)
+    cfg = Config.fromfile(path)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        hooks = [HOOKS.build(h) for h in cfg.custom_hooks]
+        roi_head = cfg.model.roi_head
+        heads = {key: DET_MODELS.build(dict(roi_head[key], init_cfg=None))
+                 for key in ('shared_head', 'bbox_head', 'mask_head') if roi_head.get(key)}
+    assert [type(h) for h in hooks] == [PreciseBNHook] and hooks[0].num_iters == 200
+    assert cfg.optim_wrapper.paramwise_cfg.norm_decay_mult == 0
+    assert (cfg.optim_wrapper.optimizer.lr, cfg.optim_wrapper.optimizer.weight_decay) == (0.02, 1e-4)
+    assert cfg.train_dataloader.batch_size == 2  # x 8 GPUs = 16 images a batch
+    warmup, steps = cfg.param_scheduler
+    resize = next(t for t in _train_pipeline(cfg) if 'Resize' in t.type)
+    if name.startswith('faster-rcnn'):  # VOC
+        iters, milestones = (9000, [6750, 8250]) if name.endswith('9k_voc07.py') else (24000, [18000, 22000])
+        assert (cfg.train_cfg.max_iters, steps.milestones, steps.by_epoch) == (iters, milestones, False)
+        assert (warmup.type, warmup.start_factor, warmup.end, warmup.by_epoch) == ('LinearLR', 0.001, 100, False)
+        shorts = list(range(480, 801, 32))
+    else:  # COCO, 1x
+        assert (cfg.train_cfg.max_epochs, steps.milestones, steps.by_epoch) == (12, [8, 11], True)
+        assert (warmup.type, warmup.start_factor, warmup.end, warmup.by_epoch) == ('LinearLR', 0.001, 1000, False)
+        shorts = list(range(640, 801, 32))
+    assert resize.type == 'RandomChoiceResize' and resize.keep_ratio
+    assert [tuple(scale) for scale in resize.scales] == [(1333, short) for short in shorts]
+    if '-c4_' in name:
+        head = heads['shared_head']
+        head.eval()
+        if 'mbv3' in name:  # res5 already ends in conv-BN-hardswish: no extra norm
+            assert not hasattr(head, 'norm') and isinstance(head.layer16.bn, torch.nn.SyncBatchNorm)
+        else:  # stage 4, then a new SyncBN on its output (MoCo's Res5ROIHeadsExtraNorm)
+            assert isinstance(head.norm, torch.nn.SyncBatchNorm)
+            assert head.norm.num_features == roi_head.bbox_head.in_channels
+            with torch.no_grad():
+                head.norm.running_mean.uniform_()
+                x = torch.randn(2, roi_head.bbox_roi_extractor.out_channels, 14, 14)
+                torch.testing.assert_close(head(x), head.norm(head.layer4(x)))
+    else:  # FPN: SyncBN 4conv-1fc box head and SyncBN mask head
+        box, mask = heads['bbox_head'], heads['mask_head']
+        assert (len(box.shared_convs), len(box.shared_fcs), box.shared_fcs[0].out_features) == (4, 1, 1024)
+        convs = list(box.shared_convs) + list(mask.convs)
+        assert len(convs) == 8 and all(isinstance(conv.norm, torch.nn.SyncBatchNorm) for conv in convs)
+
+
+@pytest.mark.parametrize('config', ['voc0712/faster-rcnn_r18-c4_ms-9k_voc07.py', 'coco/mask-rcnn_r18_fpn_1x_coco.py'])
+def test_detection_optimizer_decays_no_norm_parameter(config):
+    """detectron2's SOLVER.WEIGHT_DECAY_NORM = 0: in the optimizer mmengine builds, every norm layer's weight and
+    bias (the C4 head's extra BN and the FPN heads' SyncBN included) has weight decay 0, the other weights 1e-4."""
+    from mmdet.registry import MODELS as DET_MODELS
+    from mmengine.optim import build_optim_wrapper
+    cfg = Config.fromfile(f'{REPO}/configs/benchmarks/mmdetection/{config}')
+    cfg.model.backbone.init_cfg = None
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = DET_MODELS.build(cfg.model)
+        optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    norms = {id(p) for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+             for p in m.parameters()}
+    decay = {id(p): group['weight_decay'] for group in optimizer.param_groups for p in group['params']}
+    assert len(norms) > 40 and set(decay) == {id(p) for p in model.parameters() if p.requires_grad}
+    assert all(decay[p] == 0 for p in norms) and all(v == 1e-4 for p, v in decay.items() if p not in norms)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('codebase, config, metric', [
     ('mmdet', 'voc07_short.py', 'pascal_voc/mAP'), ('mmseg', 'cityscapes_short.py', 'mIoU')])

@@ -67,6 +67,8 @@ def _short_run(task: str, config: str, seeds: int, ranges: dict, checkpoint: str
     log = next(tmp_path.glob('seed0/*/*.log')).read_text()
     loads = 2 if task in ('voc07', 'coco-c4') else 1
     assert log.count(f'Loads checkpoint by local backend from path: {tmp_path}/student.pth') == loads, log[-3000:]
+    if task in ('voc07', 'coco-c4', 'coco-fpn'):  # precise BN ran once, at the end, before the evaluation
+        assert log.count('PreciseBNHook: running statistics of') == 1, log[-3000:]
 
 
 @pytest.mark.slow

@@ -11,3 +11,4 @@ train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=4, val_inte
 param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=4)]
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(by_epoch=False, interval=4))
 log_processor = dict(by_epoch=False)
+custom_hooks = _base_.precise_bn_short

@@ -1,4 +1,5 @@
-_base_ = ['../../configs/benchmarks/mmdetection/coco/mask-rcnn_r18_fpn_1x_coco.py', './coco_short.py']
+_base_ = ['../../configs/benchmarks/mmdetection/coco/mask-rcnn_r18_fpn_1x_coco.py', './coco_short.py',
+          './_short_.py']
 # keep every detection: after 4 iterations few pass mmdet's 0.05 threshold, and the metric needs some
 model = dict(test_cfg=dict(rcnn=dict(score_thr=0.)))
 train_dataloader = _base_.coco_train_dataloader
@@ -8,3 +9,4 @@ train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=4, val_inte
 param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=4)]
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(by_epoch=False, interval=4))
 log_processor = dict(by_epoch=False)
+custom_hooks = _base_.precise_bn_short

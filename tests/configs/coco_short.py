@@ -1,9 +1,10 @@
-# The data pieces of the short COCO runs (coco_c4_short.py, coco_fpn_short.py) on data/coco_mini: small images.
+# The data pieces of the short COCO runs (coco_c4_short.py, coco_fpn_short.py) on data/coco_mini: small images, the
+# multi-scale training of the real configs (shortest edge 640-800) scaled down to 160-192.
 mini_root = 'data/coco_mini/'
 mini_train_pipeline = [
     dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='Resize', scale=(320, 192), keep_ratio=True), dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')]
+    dict(type='RandomChoiceResize', scales=[(320, short) for short in (160, 176, 192)], keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5), dict(type='PackDetInputs')]
 mini_test_pipeline = [
     dict(type='LoadImageFromFile'), dict(type='Resize', scale=(320, 192), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),

@@ -16,3 +16,4 @@ test_dataloader = val_dataloader
 train_cfg = dict(max_iters=_base_.iters, val_interval=_base_.iters)
 param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=_base_.iters)]
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=_base_.iters))
+custom_hooks = _base_.precise_bn_short

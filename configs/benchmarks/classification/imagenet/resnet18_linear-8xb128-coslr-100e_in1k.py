@@ -1,6 +1,7 @@
 # ImageNet linear probe (Sec. 4.1): the distilled ResNet-18 frozen (weights and BN statistics), a linear
 # classifier on its pooled features; nesterov SGD, lr 0.2 per 256 images (0.8 at 8 x 128 = 1024), momentum
 # 0.9, no weight decay, cosine, 100 epochs; RandomResizedCrop 224 + flip; single-crop (256 -> 224) top-1.
+# Paper (Table 1, PCD R18): top-1 65.1 (ImageNet supervised R18, its own classifier: 69.8).
 _base_ = ['mmcls::_base_/datasets/imagenet_bs32.py', 'mmcls::_base_/default_runtime.py']
 model = dict(
     type='ImageClassifier',

@@ -6,7 +6,10 @@
 # by 16, so eps must be divided by 16 too for the rescaled network to compute the same function: with eps 1e-3 kept,
 # the outputs of res2-res5 move by 22-95% in train mode (1-3% in eval), with 1e-3 * 0.25**2 they are exact
 # (tests/test_exports.py). ResNets were pre-trained with eps 1e-5, small enough to keep (0.02-0.1%).
-custom_imports = dict(imports=['mmpcd.downstream'], allow_failed_imports=False)
+# No extra norm after res5 (the ResNets' ResLayerExtraNorm, MoCo's Res5ROIHeadsExtraNorm): MobileNet's res5 already
+# ends in a BN (its last layer, layer16, is 1x1 conv, BN, hardswish), whereas ResNet's res5 ends with a residual sum
+# that no BN follows, which is what detectron2's extra norm normalises.
+# MobileNetV3Res5SharedHead is imported by the leaves' custom_imports (_base_/detectron2_pcd.py).
 pcd_mbv3_pretrained = 'work_dirs/pcd_student_normrescale.pth'
 pcd_mbv3_norm_cfg = dict(type='SyncBN', eps=0.001 * 0.25**2, requires_grad=True)
 pcd_mbv3_c4_model = dict(

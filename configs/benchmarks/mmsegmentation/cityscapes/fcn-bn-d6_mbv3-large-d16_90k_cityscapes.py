@@ -1,6 +1,7 @@
 # Table 6: the MobileNet v3 Large student, Cityscapes FCN-like, on res5 (960 channels) kept at output stride 16 by
 # dilating its bottlenecks (as res5 of the ResNets is). BN eps: the pre-training eps 1e-3 scaled as the student's
 # running variances are by NormRescale (see mmdetection/_base_/mbv3-large-c4_pcd.py).
+# Paper (Table 6, PCD MobileNet v3 Large, mean of 5 runs): mIoU 69.0 (supervised: 68.3).
 _base_ = './fcn-bn-d6_r18-d16_90k_cityscapes.py'
 model = dict(
     backbone=dict(

@@ -2,6 +2,7 @@
 # 16), with appendix B.1's schedule: SGD lr 0.01, momentum 0.9, wd 1e-4, batch 16 (8 x 2), 90k iterations, 1000
 # warm-up iterations, steps at 63k and 81k; shortest edge 512-2048 (step 256), max 4096, random crop 512x1024 and
 # flip; mean IoU on val. The backbone loads the student exported with NormRescale 0.25.
+# Paper (Table 1, PCD R18, mean of 5 runs): mIoU 71.8 (ImageNet supervised R18: 70.2).
 _base_ = ['mmseg::_base_/datasets/cityscapes.py', 'mmseg::_base_/default_runtime.py']
 custom_imports = dict(imports=['mmpcd.downstream'], allow_failed_imports=False)
 crop_size = (512, 1024)

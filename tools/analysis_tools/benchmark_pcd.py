@@ -15,7 +15,8 @@ Prints four tables:
 
 FLOPs are counted by ``torch.utils.flop_counter.FlopCounterMode`` (matrix products, convolutions and
 attention, forward and backward, a multiply-add counted as 2; element-wise work is not counted). The
-teacher has random weights in MoCo v3's layout (speed does not depend on them). On a CPU peak memory
+teacher has random weights in its released layout (speed does not depend on them), or is the file a
+package ships (EfficientNet-Lite0). On a CPU peak memory
 is the rise of the process's peak resident set, each loss measured in a fresh process; on a GPU it is
 ``torch.cuda.max_memory_allocated``.
 """
@@ -31,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -43,7 +44,7 @@ from mmengine.registry import init_default_scope
 
 from mmpcd.models import pixel_contrast_loss, pixel_contrast_loss_dense
 from mmpcd.models.algorithms.widths import follow_teacher
-from mmpcd.models.teachers import RANDOM_CHECKPOINTS
+from mmpcd.models.teachers import PACKAGED_CHECKPOINTS, RANDOM_CHECKPOINTS
 from mmselfsup.registry import DATASETS, MODELS
 from mmselfsup.structures import SelfSupDataSample
 
@@ -156,7 +157,7 @@ def measure_losses(args: argparse.Namespace, cfg: Config) -> Dict[str, Dict[str,
     return results
 
 
-def build_model(cfg: Config, teacher_ckpt: str, queue_len: int, channels_last: bool) -> torch.nn.Module:
+def build_model(cfg: Config, teacher_ckpt: Optional[str], queue_len: int, channels_last: bool) -> torch.nn.Module:
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg.teacher_ckpt = teacher_ckpt
     model_cfg.head.queue_len = queue_len
@@ -166,7 +167,7 @@ def build_model(cfg: Config, teacher_ckpt: str, queue_len: int, channels_last: b
     return model.train()
 
 
-def measure_step(args: argparse.Namespace, cfg: Config, teacher_ckpt: str,
+def measure_step(args: argparse.Namespace, cfg: Config, teacher_ckpt: Optional[str],
                  channels_last: bool) -> Dict[str, Dict[str, float]]:
     """Seconds and FLOPs of the parts of one train step and of the whole step (``model.train_step``),
     and the step's peak memory in bytes (GPU only)."""
@@ -275,8 +276,11 @@ def main() -> None:
     print(f'{ceiling:.0f} GFLOP/s')
 
     with tempfile.TemporaryDirectory() as tmp:
-        teacher_ckpt = osp.join(tmp, 'teacher.pth.tar')
-        torch.save(RANDOM_CHECKPOINTS[cfg.model.get('teacher_ckpt_format', 'mocov3')](0), teacher_ckpt)
+        fmt = cfg.model.get('teacher_ckpt_format', 'mocov3')
+        teacher_ckpt = None  # a format whose checkpoint a package ships (EfficientNet-Lite0): that real file
+        if fmt not in PACKAGED_CHECKPOINTS:
+            teacher_ckpt = osp.join(tmp, 'teacher.pth.tar')
+            torch.save(RANDOM_CHECKPOINTS[fmt](0), teacher_ckpt)
         steps = {name: measure_step(args, cfg, teacher_ckpt, channels_last) for name, channels_last in LAYOUTS.items()}
     print(f'\n## 3. One train step ({args.batch} images x 2 views, {args.img_size} px, one process)\n')
     header = ['part', 'GFLOP'] + [f'{name}: {col}' for name in steps for col in ('time (s)', 'GFLOP/s', 'share')]

@@ -1,6 +1,6 @@
 """The CPU distillation benchmark: linear-probe top-1 of distilled students against their random init and the teacher.
 
-    python tools/benchmarks/distill_cpu.py --docs            # 3 seeds x 3 rows; writes docs/ (2 rows took 45 min)
+    python tools/benchmarks/distill_cpu.py --docs            # 3 seeds x 3 rows; writes docs/ (about 65 min alone)
     python tools/benchmarks/distill_cpu.py --quick --seeds 1 --rows PCD --work-dir /tmp/q   # minutes
 
 Pre-trains ResNet-18 students with tools/train.py on the unlabelled train images of data/cifar10_mini (configs in

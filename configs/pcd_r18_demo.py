@@ -13,7 +13,9 @@ train_pipeline = _base_.train_pipeline
 for view in train_pipeline[1]['transforms']:
     view[0]['size'] = crop_size
 
-model = dict(head=dict(queue_len=256))
+# The default memory layout: at these small crops channels-last is slower on a 2-core CPU (0.96x at 112 px,
+# 0.83x at 64 px; docs/benchmark.md)
+model = dict(head=dict(queue_len=256), channels_last=False, teacher=dict(channels_last=False))
 
 train_dataloader = dict(
     batch_size=8,

@@ -1,7 +1,6 @@
 """tools/train.py end to end on the shipped images: train, checkpoint, resume with the queue restored."""
 import json
 import math
-import os
 import os.path as osp
 import subprocess
 import sys

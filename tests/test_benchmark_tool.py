@@ -30,7 +30,8 @@ def test_tiny_run_prints_both_layouts_against_the_ceiling():
     text = out.stdout
     assert 'ratio efficient / straightforward' in text and re.search(r'\n\d+ GFLOP/s\n', text)
     rows = {line.split(' | ')[0].strip('| '): line.split(' | ') for line in text.splitlines() if line.startswith('| ')}
-    assert float(rows['sum of the parts'][1]) == pytest.approx(float(rows['whole step (model.train_step)'][1]), rel=0.02)
+    assert float(rows['sum of the parts'][1]) == pytest.approx(float(rows['whole step (model.train_step)'][1]),
+                                                             rel=0.02)
     for layout in ('default', 'channels-last'):
         assert re.search(rf'{layout}: [\d.]+ images per second, the step at [\d.]+ of the ceiling', text)
     assert 'workers needed to keep up' in text

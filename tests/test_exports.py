@@ -96,7 +96,8 @@ def test_detectron2_pickle_has_its_names(training_checkpoint, tmp_path):
     model = d2['model']
     trained = torch.load(training_checkpoint, weights_only=True)['state_dict']
     pairs = {'stem.conv1.weight': 'conv1.weight', 'stem.conv1.norm.running_var': 'bn1.running_var',
-             'res2.0.conv2.norm.weight': 'layer1.0.bn2.weight', 'res3.0.shortcut.weight': 'layer2.0.downsample.0.weight',
+             'res2.0.conv2.norm.weight': 'layer1.0.bn2.weight',
+             'res3.0.shortcut.weight': 'layer2.0.downsample.0.weight',
              'res5.1.conv1.weight': 'layer4.1.conv1.weight', 'res4.0.shortcut.norm.bias': 'layer3.0.downsample.1.bias'}
     for d2_key, key in pairs.items():
         assert (model[d2_key] == trained[f'backbone.{key}'].numpy()).all(), d2_key

@@ -115,17 +115,21 @@ def run_train(*args):
 def test_empty_or_missing_data_is_a_clear_error(tmp_path):
     (tmp_path / 'empty').mkdir()
     (tmp_path / 'empty' / 'notes.txt').write_text('not an image')
-    out = run_train('--work-dir', str(tmp_path / 'w'), '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}', 'train_dataloader.dataset.data_prefix.img_path=empty')
+    out = run_train('--work-dir', str(tmp_path / 'w'), '--cfg-options',
+                    f'train_dataloader.dataset.data_root={tmp_path}',
+                    'train_dataloader.dataset.data_prefix.img_path=empty')
     assert out.returncode != 0 and f'no images in the folder {tmp_path}/empty' in out.stderr
-    out = run_train('--work-dir', str(tmp_path / 'w'), '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}')
+    out = run_train('--work-dir', str(tmp_path / 'w'), '--cfg-options',
+                    f'train_dataloader.dataset.data_root={tmp_path}')
     assert out.returncode != 0 and f'image folder {tmp_path}/train/ does not exist' in out.stderr
 
 
 def test_corrupt_image_is_named(tmp_path):
     (tmp_path / 'train').mkdir()
     (tmp_path / 'train' / 'broken.jpg').write_bytes(b'\xff\xd8 this is not a jpeg')
-    out = run_train('--work-dir', str(tmp_path / 'w'), '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}', 'train_dataloader.batch_size=1',
-                    'train_dataloader.num_workers=0', 'model.head.queue_len=4')
+    out = run_train('--work-dir', str(tmp_path / 'w'), '--cfg-options',
+                    f'train_dataloader.dataset.data_root={tmp_path}',
+                    'train_dataloader.batch_size=1', 'train_dataloader.num_workers=0', 'model.head.queue_len=4')
     assert out.returncode != 0 and 'broken.jpg' in out.stderr
 
 

@@ -7,7 +7,7 @@ from .teachers import FrozenTeacher
 from .utils import CheckpointMismatchError, CWReLU
 
 __all__ = [
-    'PCD', 'FrozenTeacher', 'ImageContrastHead', 'PixelContrastHead', 'pixel_contrast_loss', 'pixel_contrast_loss_dense',
-    'PixelMHSA', 'PixelProjection', 'SpatialAdaptor', 'CheckpointMismatchError', 'CWReLU', 'MobileNetV3Stages',
-    'TimmFeatureMap'
+    'PCD', 'FrozenTeacher', 'ImageContrastHead', 'PixelContrastHead', 'pixel_contrast_loss',
+    'pixel_contrast_loss_dense', 'PixelMHSA', 'PixelProjection', 'SpatialAdaptor', 'CheckpointMismatchError', 'CWReLU',
+    'MobileNetV3Stages', 'TimmFeatureMap'
 ]

@@ -52,5 +52,6 @@ class PixelMHSA(BaseModule):
 
         q, k, v = heads(self.query), heads(self.key), heads(self.value)
         # softmax(q k^T / sqrt(head_channels)) v, without materializing it where a fused kernel exists.
-        out = nn.functional.scaled_dot_product_attention(q, k, v).transpose(2, 3).reshape(n, self.num_heads * self.head_channels, h, w)
+        out = nn.functional.scaled_dot_product_attention(q, k, v).transpose(2, 3).reshape(
+            n, self.num_heads * self.head_channels, h, w)
         return self.act(self.proj(out))

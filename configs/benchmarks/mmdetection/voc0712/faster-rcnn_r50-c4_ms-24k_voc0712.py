@@ -3,4 +3,5 @@
 _base_ = './faster-rcnn_r18-c4_ms-24k_voc0712.py'
 model = dict(
     backbone=dict(depth=50), rpn_head=dict(in_channels=1024, feat_channels=1024),
-    roi_head=dict(shared_head=dict(depth=50), bbox_roi_extractor=dict(out_channels=1024), bbox_head=dict(in_channels=2048)))
+    roi_head=dict(shared_head=dict(depth=50), bbox_roi_extractor=dict(out_channels=1024),
+                  bbox_head=dict(in_channels=2048)))

@@ -4,6 +4,8 @@ import os.path as osp
 
 import pytest
 from mmengine.config import Config
+from mmengine.registry import MODELS
+from mmengine.utils import import_modules_from_strings
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(
@@ -12,8 +14,11 @@ CONFIGS = sorted(
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, REPO))
 def test_config_loads(path):
+    """The config loads and its model type is registered in the config's scope (a typo fails here)."""
     cfg = Config.fromfile(path)
-    assert cfg.get('model') is not None
+    import_modules_from_strings(**cfg.get('custom_imports', dict(imports=[])))
+    with MODELS.switch_scope_and_registry(cfg.get('default_scope')) as registry:
+        assert registry.get(cfg.model.type) is not None, f'{cfg.model.type} is not registered'
 
 
 def test_main_config_is_the_paper_recipe():

@@ -65,17 +65,23 @@ def test_train_steps_change_student_not_teacher(model_cfg):
 
 
 def test_symmetric_asymmetric_and_cross_view(model_cfg):
+    """Each variant's loss is the mean of the per-view losses (eq. 4) over its pairs of student and teacher views."""
     torch.manual_seed(0)
     views = [torch.randn(2, 3, 64, 64), torch.randn(2, 3, 64, 64)]
+    pairs = dict(symmetric=[(0, 0), (1, 1)], asymmetric=[(0, 0)], cross=[(0, 1), (1, 0)])
     results = {}
     for name, kwargs in dict(symmetric={}, asymmetric=dict(symmetric=False),
                              cross=dict(cross_view=True)).items():
+        torch.manual_seed(1)  # the same student and queue for every variant
         model = MODELS.build({**model_cfg, **kwargs})
-        torch.manual_seed(1)
         model.init_weights()
         model.eval()  # the same BN statistics for every variant
         with torch.no_grad():
+            students = [model.student_forward(v) for v in views]
+            teachers = [model.teacher(v) for v in views]
+            expected = sum(model.head.loss(students[s], teachers[t]) for s, t in pairs[name]) / len(pairs[name])
             results[name] = float(model.loss(views, [])['loss'])
+        assert results[name] == pytest.approx(float(expected), rel=1e-5), name
         assert int(model.head.queue_ptr) == (2 if name == 'asymmetric' else 4)
     assert len(set(results.values())) == 3
     with pytest.raises(ValueError, match='symmetric'):

@@ -22,7 +22,7 @@ def _load_failure(err: Exception) -> str:
     return re.split(r'(?<=\.) ', text)[0].rstrip('.') or type(err).__name__
 
 
-def load_checkpoint_file(path: str, what: str = 'checkpoint') -> Any:
+def load_checkpoint_file(path: str, what: str = 'checkpoint', mmap: bool = False) -> Any:
     """``torch.load(path, map_location='cpu', weights_only=True)``; a file it cannot read is an error naming it.
 
     Nothing pickled in the file can run. A missing file or a directory is
@@ -31,6 +31,8 @@ def load_checkpoint_file(path: str, what: str = 'checkpoint') -> Any:
     Args:
         path: A local file.
         what: What the file is, for the message (``'teacher checkpoint'``).
+        mmap: Map the file instead of reading it: tensors are read only when
+            used (for a look at a checkpoint's metadata).
 
     Raises:
         CheckpointLoadError: The file is empty, truncated, corrupt, not a
@@ -38,7 +40,7 @@ def load_checkpoint_file(path: str, what: str = 'checkpoint') -> Any:
             containers; torch's reason is in the message, without its advice.
     """
     try:
-        return torch.load(path, map_location='cpu', weights_only=True)
+        return torch.load(path, map_location='cpu', weights_only=True, mmap=mmap)
     except OSError:
         raise
     except Exception as err:

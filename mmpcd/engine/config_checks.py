@@ -54,7 +54,8 @@ def adopt_resumed_seed(cfg: Config) -> None:
     path = cfg.get('load_from') or find_latest_checkpoint(cfg.work_dir)
     if path is None:
         return
-    seed = load_checkpoint_file(path, 'checkpoint to resume from').get('meta', {}).get('seed')
+    # mapped, not read: the Runner reads the whole checkpoint once more when it resumes
+    seed = load_checkpoint_file(path, 'checkpoint to resume from', mmap=True).get('meta', {}).get('seed')
     configured = (cfg.get('randomness') or {}).get('seed')
     if seed is None or seed == configured:
         return

@@ -124,10 +124,15 @@ class PCD(BaseModel):
           unexpected and wrongly shaped keys are named), so that a checkpoint
           of another config fails here, before any step, not in the optimizer.
         """
-        ours = self.state_dict()
-        theirs = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
-        differ = [k for k, v in ours.items() if k.startswith('teacher.') and k in theirs
-                  and not (theirs[k].shape == v.shape and torch.equal(theirs[k].to(v), v))]
+        def split(entries: dict) -> Tuple[dict, dict]:  # (teacher.*, the rest)
+            teacher = {k: v for k, v in entries.items() if k.startswith('teacher.')}
+            return teacher, {k: v for k, v in entries.items() if k not in teacher}
+
+        our_teacher, our_student = split(self.state_dict())
+        their_teacher, their_student = split({k[len(prefix):]: v for k, v in state_dict.items()
+                                              if k.startswith(prefix)})
+        differ = [k for k, v in our_teacher.items() if k in their_teacher
+                  and not (their_teacher[k].shape == v.shape and torch.equal(their_teacher[k].to(v), v))]
         if differ:
             recorded = getattr(state_dict, '_metadata', {}).get(prefix + 'teacher', {}).get('source', 'not recorded')
             raise CheckpointMismatchError(
@@ -137,17 +142,13 @@ class PCD(BaseModel):
                 'distil its student from another teacher, export the student '
                 '(tools/model_converters/export_student.py) and load it with '
                 "model.backbone.init_cfg=dict(type='Pretrained', checkpoint=...)")
-        report = mismatch_report({k: v for k, v in ours.items() if not k.startswith('teacher.')},
-                                 {k: v for k, v in theirs.items() if not k.startswith('teacher.')})
+        report = mismatch_report(our_student, their_student)
         if report:
             raise CheckpointMismatchError(f'the checkpoint does not match this model (was it written for another '
                                           f'config?); nothing was loaded.{report}')
-        for k, v in ours.items():  # the configured teacher, also where the checkpoint has none
-            if k.startswith('teacher.'):
-                state_dict[prefix + k] = v
+        state_dict.update({prefix + k: v for k, v in our_teacher.items()})  # also where the checkpoint has none
         print_log(f'The teacher stays the configured one ({self.teacher.source}); the checkpoint\'s teacher '
-                  + ('matches it.' if any(k.startswith('teacher.') for k in theirs) else 'is not in it.'),
-                  logger='current')
+                  + ('matches it.' if their_teacher else 'is not in it.'), logger='current')
 
     def student_forward(self, views: torch.Tensor) -> torch.Tensor:
         """The student's map that enters the loss: MHSA(φ(backbone(x)))."""

@@ -33,15 +33,15 @@ def load_state_dict_strict(module: nn.Module, state_dict: Mapping[str, torch.Ten
     module.load_state_dict(state_dict, strict=True)
 
 
-def mismatch_report(expected: Mapping[str, object], found: Mapping[str, object]) -> str:
+def mismatch_report(expected: Mapping[str, torch.Tensor], found: Mapping[str, torch.Tensor]) -> str:
     """The missing, unexpected and wrongly shaped keys of ``found`` against ``expected``, one line a kind
-    (the first 20 keys of each), or ``''`` when they match. Non-tensor entries are compared by key only."""
+    (the first 20 keys of each), or ``''`` when they match."""
     missing = sorted(set(expected) - set(found))
     unexpected = sorted(set(found) - set(expected))
     wrong_shape = sorted(
         f'{k}: checkpoint {tuple(found[k].shape)}, model {tuple(v.shape)}'
         for k, v in expected.items()
-        if isinstance(v, torch.Tensor) and isinstance(found.get(k), torch.Tensor) and found[k].shape != v.shape)
+        if k in found and found[k].shape != v.shape)
 
     def listing(title: str, keys: List[str]) -> str:
         shown = ', '.join(keys[:20]) + (f' ... ({len(keys)} in all)' if len(keys) > 20 else '')

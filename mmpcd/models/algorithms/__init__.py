@@ -1,3 +1,4 @@
+from .base_distiller import BaseDistiller
 from .pcd import PCD
 
-__all__ = ['PCD']
+__all__ = ['BaseDistiller', 'PCD']

@@ -26,7 +26,7 @@ def test_flop_count_of_a_resnet50_forward():
 
 
 @pytest.mark.parametrize('config, packaged', [('pcd_resnet18_8xb128-coslr-100e_in1k.py', False),
-                                             ('pcd_resnet18-effnetlite0_8xb128-coslr-100e_in1k.py', True)])
+                                              ('pcd_resnet18-effnetlite0_8xb128-coslr-100e_in1k.py', True)])
 def test_teacher_of_each_kind_of_format(config, packaged, tmp_path):
     """A format whose file a package ships is timed with that file (None); another with a random file of its
     layout (the EfficientNet config once failed with a KeyError: the tables of formats disagreed)."""
@@ -46,8 +46,8 @@ def test_tiny_run_prints_both_layouts_against_the_ceiling():
     text = out.stdout
     assert 'ratio efficient / straightforward' in text and re.search(r'\n\d+ GFLOP/s\n', text)
     rows = {line.split(' | ')[0].strip('| '): line.split(' | ') for line in text.splitlines() if line.startswith('| ')}
-    assert float(rows['sum of the parts'][1]) == pytest.approx(float(rows['whole step (model.train_step)'][1]),
-                                                             rel=0.02)
+    whole = float(rows['whole step (model.train_step)'][1])
+    assert float(rows['sum of the parts'][1]) == pytest.approx(whole, rel=0.02)
     for layout in ('default', 'channels-last'):
         assert re.search(rf'{layout}: [\d.]+ images per second, the step at [\d.]+ of the ceiling', text)
     assert 'workers needed to keep up' in text

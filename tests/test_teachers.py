@@ -160,7 +160,6 @@ def test_bad_keys_are_named(released, tmp_path):
         MODELS.build(model_cfg(config, path))
 
 
-
 @pytest.mark.parametrize('content, reason', [
     ('random bytes', 'Unsupported operand'), ('truncated', 'PytorchStreamReader failed reading zip archive'),
     ('empty', r'empty file \(0 bytes\)'), ('pickled code', 'Unsupported global: GLOBAL mmengine.config')])
@@ -182,6 +181,7 @@ def test_unreadable_teacher_file_is_named_and_never_unsafe_advice(tmp_path, cont
     assert 'download or copy it again' in message and 'Do not load it with weights_only=False' in message
     assert 'will likely succeed' not in message and 'add_safe_globals' not in message
     assert err.value.__cause__ is None and err.value.__suppress_context__
+
 
 def test_vit_map_is_2x2_average_pooled_to_the_student_size():
     """Bilinear resizing of 14x14 to 7x7 (what the head does) is exactly 2x2 average pooling."""

@@ -33,8 +33,7 @@ def parse_train_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace
     parser.add_argument('--seed', type=int, default=None, help='random seed')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, key=value (e.g. model.head.queue_len=4096)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
-                        help='job launcher')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -42,13 +41,8 @@ def parse_train_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace
     return args
 
 
-def build_config(config: str,
-                 work_dir: Optional[str] = None,
-                 resume: Optional[str] = None,
-                 amp: bool = False,
-                 sync_bn: bool = False,
-                 seed: Optional[int] = None,
-                 cfg_options: Optional[dict] = None,
+def build_config(config: str, work_dir: Optional[str] = None, resume: Optional[str] = None, amp: bool = False,
+                 sync_bn: bool = False, seed: Optional[int] = None, cfg_options: Optional[dict] = None,
                  launcher: str = 'none') -> Config:
     """The config with the command line's overrides applied.
 

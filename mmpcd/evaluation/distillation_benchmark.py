@@ -89,8 +89,8 @@ def train(config: str, work_dir: str, seed: int, init_ckpt: str, options: Dict[s
         if osp.isfile(last) and torch.load(last, map_location='cpu', weights_only=True)['meta']['epoch'] == max_epochs:
             print(f'{work_dir}: reusing its finished run ({last})', flush=True)
             return last
-    cmd = [sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'), config, '--work-dir', work_dir, '--seed', str(seed),
-           '--cfg-options', f'load_from={init_ckpt}', *[f'{k}={v}' for k, v in options.items()]]
+    cmd = [sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'), config, '--work-dir', work_dir,
+           '--seed', str(seed), '--cfg-options', f'load_from={init_ckpt}', *[f'{k}={v}' for k, v in options.items()]]
     with open(osp.join(work_dir, 'train.log'), 'w') as log:
         done = subprocess.run(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
     if done.returncode:

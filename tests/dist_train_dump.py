@@ -1,17 +1,15 @@
-"""Run by tests/test_distributed.py under torch.distributed.run: tools/train.py's job, then each rank
+"""Run by tests/test_distributed.py under torch.distributed.run: tools/train.py's job (mmpcd.apis), then each rank
 dumps its queue, student weights, learning rate and the teacher keys it enqueued to WORK_DIR/rank{R}.pth.
 Takes tools/train.py's arguments."""
 import os.path as osp
-import sys
 
 import torch
 import torch.nn.functional as F
 from mmengine.dist import get_rank, get_world_size
 
-sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools'))
-from train import build_runner, parse_args  # noqa: E402
+from mmpcd.apis import build_runner, parse_train_args
 
-runner = build_runner(parse_args())
+runner = build_runner(**vars(parse_train_args()))
 model = runner.model.module
 local_keys = []
 enqueue = model.head.enqueue

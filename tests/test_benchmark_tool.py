@@ -1,4 +1,5 @@
-"""tools/analysis_tools/benchmark_pcd.py: its FLOP count, and a tiny run that prints every table."""
+"""tools/analysis_tools/benchmark_pcd.py (mmpcd.evaluation.train_step_benchmark): its FLOP count, its teacher for
+every format, and a tiny run that prints every table."""
 import os.path as osp
 import re
 import subprocess
@@ -6,10 +7,12 @@ import sys
 
 import pytest
 import torch
+from mmengine.config import Config
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
-from benchmark_pcd import flops  # noqa: E402
+from mmpcd.evaluation.train_step_benchmark import benchmark_teacher, flops
+from mmpcd.models.teachers import load_teacher_checkpoint
+
+from conftest import REPO
 
 
 def test_flop_count_of_a_resnet50_forward():
@@ -22,6 +25,18 @@ def test_flop_count_of_a_resnet50_forward():
     assert count == pytest.approx(2 * 4.09e9, rel=0.01)
 
 
+@pytest.mark.parametrize('config, packaged', [('pcd_resnet18_8xb128-coslr-100e_in1k.py', False),
+                                              ('pcd_resnet18-effnetlite0_8xb128-coslr-100e_in1k.py', True)])
+def test_teacher_of_each_kind_of_format(config, packaged, tmp_path):
+    """A format whose file a package ships is timed with that file (None); another with a random file of its
+    layout (the EfficientNet config once failed with a KeyError: the tables of formats disagreed)."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'pcd', config))
+    path = benchmark_teacher(cfg, str(tmp_path))
+    assert (path is None) == packaged
+    backbone, head = load_teacher_checkpoint(path, cfg.model.teacher_ckpt_format)
+    assert backbone and head
+
+
 @pytest.mark.slow
 def test_tiny_run_prints_both_layouts_against_the_ceiling():
     cmd = [sys.executable, 'tools/analysis_tools/benchmark_pcd.py', '--batch', '2', '--img-size', '64', '--repeats',
@@ -31,8 +46,8 @@ def test_tiny_run_prints_both_layouts_against_the_ceiling():
     text = out.stdout
     assert 'ratio efficient / straightforward' in text and re.search(r'\n\d+ GFLOP/s\n', text)
     rows = {line.split(' | ')[0].strip('| '): line.split(' | ') for line in text.splitlines() if line.startswith('| ')}
-    assert float(rows['sum of the parts'][1]) == pytest.approx(float(rows['whole step (model.train_step)'][1]),
-                                                             rel=0.02)
+    whole = float(rows['whole step (model.train_step)'][1])
+    assert float(rows['sum of the parts'][1]) == pytest.approx(whole, rel=0.02)
     for layout in ('default', 'channels-last'):
         assert re.search(rf'{layout}: [\d.]+ images per second, the step at [\d.]+ of the ceiling', text)
     assert 'workers needed to keep up' in text

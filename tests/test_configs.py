@@ -7,7 +7,8 @@ from mmengine.config import Config
 from mmengine.registry import MODELS
 from mmengine.utils import import_modules_from_strings
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from conftest import REPO
+
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True) if '_base_' not in p)
 

@@ -1,7 +1,6 @@
 """The CPU distillation benchmark and its linear probe; the demo learns (its loss falls below chance)."""
 import json
 import math
-import os.path as osp
 import subprocess
 import sys
 
@@ -13,7 +12,8 @@ from mmpcd.evaluation import fit_logistic_regression, linear_probe, read_labelle
 from mmpcd.evaluation import distillation_benchmark as bench
 from mmpcd.evaluation.linear_probe import L2_GRID
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from conftest import REPO
+
 #: Linear-probe top-1 (points) by which the quick PCD student must beat its random init: larger than the seed
 #: noise measured for the quick run (docs/distillation_benchmark.md).
 QUICK_MARGIN = 3.0

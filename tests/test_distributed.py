@@ -6,9 +6,10 @@ import sys
 import pytest
 import torch
 
-import mmpcd  # noqa: F401
+from mmpcd.apis import build_config, parse_train_args
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from conftest import REPO
+
 BATCH, QUEUE = 2, 48
 
 
@@ -70,12 +71,9 @@ def test_two_process_resume_is_exact(tmp_path):
 
 
 def test_train_tool_switches(tmp_path):
-    sys.path.insert(0, osp.join(REPO, 'tools'))
-    from train import build_config
-    from argparse import Namespace
-    args = Namespace(config=osp.join(REPO, 'configs', 'pcd_r18.py'), cfg_options=None, launcher='pytorch',
-                     work_dir=str(tmp_path), amp=True, sync_bn=True, resume=None, seed=None)
-    cfg = build_config(args)
+    args = parse_train_args([osp.join(REPO, 'configs', 'pcd_r18.py'), '--launcher', 'pytorch', '--work-dir',
+                             str(tmp_path), '--amp', '--sync-bn'])
+    cfg = build_config(**vars(args))
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.sync_bn == 'torch'
     if not torch.cuda.is_available():
         assert cfg.env_cfg.dist_cfg.backend == 'gloo' and cfg.model_wrapper_cfg.device_ids is None

@@ -15,7 +15,9 @@ from typing import Iterator, List, Set, Tuple
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import REPO
+
+ROOT = Path(REPO).resolve()
 DOCS = [ROOT / 'README.md'] + sorted((ROOT / 'docs').glob('*.md'))
 REPO_DIRS = ('configs/', 'tools/', 'mmpcd/', 'tests/', 'docs/', 'data/', 'requirements/')
 REPO_FILES = ('README.md', 'LICENSE', 'setup.py', 'setup.cfg')

@@ -1,25 +1,31 @@
-"""The model index (model-index.yml -> configs/pcd/metafile.yml) and configs/pcd/README.md agree with configs/pcd/.
+"""The model index (model-index.yml -> every configs/**/metafile.yml) agrees with configs/; configs/pcd/README.md
+links every PCD config.
 
-Loads the index with openmim's loader (the `modelindex` package, as `mim search` does). Config.fromfile only: no
-model is built.
+Loads the index with openmim's loader (the `modelindex` package, as `mim search` does). Paths in the metafiles are
+relative to the repository root (the OpenMMLab convention). Config.fromfile only: no model is built.
 """
 import glob
 import os.path as osp
 import re
 
+import yaml
 from mmengine.config import Config
 
 from conftest import REPO
 
 PCD_CONFIGS = osp.join(REPO, 'configs', 'pcd')
-METAFILE = osp.join(PCD_CONFIGS, 'metafile.yml')
 README = osp.join(PCD_CONFIGS, 'README.md')
 
 
-def leaf_configs():
-    """Every config under configs/pcd/, recursively, relative to the repository root."""
-    paths = glob.glob(osp.join(PCD_CONFIGS, '**', '*.py'), recursive=True)
+def relative(paths) -> list:
     return sorted(osp.relpath(p, REPO) for p in paths)
+
+
+def leaf_configs(folder: str = osp.join(REPO, 'configs')) -> list:
+    """Every config under ``folder``, recursively, outside ``_base_`` folders and the entry points at the top of
+    configs/, relative to the repository root."""
+    paths = glob.glob(osp.join(folder, '**', '*.py'), recursive=True)
+    return [p for p in relative(paths) if '_base_' not in p.split(osp.sep) and osp.dirname(p) != 'configs']
 
 
 def load_index():
@@ -29,38 +35,62 @@ def load_index():
     return index
 
 
-def test_model_index_imports_the_pcd_metafile():
+def test_model_index_imports_every_metafile():
+    imported = yaml.safe_load(open(osp.join(REPO, 'model-index.yml'), encoding='utf-8'))['Import']
+    assert sorted(imported) == relative(glob.glob(osp.join(REPO, 'configs', '**', 'metafile.yml'), recursive=True))
     index = load_index()
-    assert [c.name for c in index.collections] == ['PCD']
-    collection, = index.collections
-    assert collection.paper['Title'] == 'Pixel-Wise Contrastive Distillation'
-    assert osp.normpath(osp.join(REPO, collection.readme)) == README, collection.readme
-    assert index.models, 'the metafile names no model'
+    names = [c.name for c in index.collections]
+    assert len(names) == len(set(names)), 'duplicate collection names'
+    for collection in index.collections:
+        assert collection.paper['Title'] and collection.paper['URL'], collection.name
+        assert osp.isfile(osp.join(REPO, collection.readme)), f'{collection.name}: no README {collection.readme}'
+    pcd = {c.name: c for c in index.collections}['PCD']
+    assert pcd.paper['Title'] == 'Pixel-Wise Contrastive Distillation'
+    assert osp.normpath(osp.join(REPO, pcd.readme)) == README, pcd.readme
 
 
-def test_every_metafile_entry_is_a_pcd_config_that_loads():
+def test_every_metafile_entry_is_a_config_of_its_folder_that_loads():
+    """Each entry: a unique name, the config's own, in the metafile's folder; a collection of that metafile; the
+    config's schedule (epochs or iterations); no weights (none are released); complete results; and the
+    pre-training config it evaluates, when it names one, is itself in the index."""
     index = load_index()
     names = [m.name for m in index.models]
-    assert len(names) == len(set(names)), 'duplicate model names'
+    assert names and len(names) == len(set(names)), 'duplicate model names'
+    collections = {c.name: c.filepath for c in index.collections}
+    configs = {m.config for m in index.models}
     for model in index.models:
-        assert model.in_collection == 'PCD', model.name
-        assert model.config.startswith('configs/pcd/'), model.config
+        folder = osp.relpath(osp.dirname(model.filepath), REPO)
+        assert collections[model.in_collection] == model.filepath, f'{model.name}: collection of another metafile'
+        assert model.config.startswith(folder + '/'), f'{model.name}: {model.config} is not under {folder}/'
         path = osp.join(REPO, model.config)
         assert osp.isfile(path), f'{model.name}: {model.config} does not exist'
         assert model.name == osp.splitext(osp.basename(model.config))[0], model.name
         assert model.weights is None, f'{model.name}: no weights are released, yet it names {model.weights}'
-        meta = model.metadata
-        assert meta.epochs and meta.batch_size, model.name
-        cfg = Config.fromfile(path)
-        assert cfg.train_cfg.max_epochs == meta.epochs, model.name
+        meta = model.metadata.data
+        assert meta.get('Batch Size'), model.name
+        train_cfg = Config.fromfile(path).train_cfg
+        if 'Iterations' in meta:
+            assert train_cfg.max_iters == meta['Iterations'], model.name
+        else:
+            assert train_cfg.max_epochs == meta['Epochs'], model.name
+        if 'Pre-training' in meta:
+            assert meta['Pre-training'] in configs, f'{model.name}: {meta["Pre-training"]} is in no metafile'
         for result in model.results or []:
             assert result.task and result.dataset and result.metrics, model.name
+            assert all(isinstance(v, (int, float)) for v in result.metrics.values()), model.name
 
 
-def test_every_pcd_config_is_in_the_metafile():
+def test_every_leaf_config_is_in_a_metafile():
+    """Walks configs/: every folder's configs (new ones too) must be named by a metafile. The entry points at the
+    top of configs/ (pcd_r18.py, pcd_r18_demo.py) are short overrides of a config that one names."""
     named = {model.config for model in load_index().models}
     missing = [p for p in leaf_configs() if p not in named]
-    assert not missing, f'configs/pcd/ configs missing from configs/pcd/metafile.yml: {missing}'
+    assert not missing, f'configs missing from every metafile (add them to their folder\'s metafile.yml): {missing}'
+    for entry in glob.glob(osp.join(REPO, 'configs', '*.py')):
+        text = open(entry, encoding='utf-8').read()
+        base = re.search(r"^_base_ = '([^']+)'", text, re.M)
+        assert base, f'{entry}: an entry point overrides one config'
+        assert osp.relpath(osp.normpath(osp.join(osp.dirname(entry), base.group(1))), REPO) in named, entry
 
 
 def test_readme_links_exist_and_cover_every_config():
@@ -70,5 +100,5 @@ def test_readme_links_exist_and_cover_every_config():
     broken = [t for t in links if not osp.exists(osp.normpath(osp.join(PCD_CONFIGS, t.split('#')[0])))]
     assert not broken, f'configs/pcd/README.md links to missing paths: {broken}'
     linked = {osp.relpath(osp.normpath(osp.join(PCD_CONFIGS, t)), REPO) for t in links}
-    unlinked = [p for p in leaf_configs() if p not in linked]
+    unlinked = [p for p in leaf_configs(PCD_CONFIGS) if p not in linked]
     assert not unlinked, f'configs/pcd/README.md has no link to: {unlinked}'

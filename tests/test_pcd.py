@@ -11,7 +11,7 @@ from mmengine.runner import Runner
 from mmpcd.models import PCD, CheckpointMismatchError, SpatialAdaptor
 from mmselfsup.registry import MODELS
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from conftest import REPO
 
 
 def demo_cfg(crop_size: int = 64, batch_size: int = 4) -> Config:
@@ -203,9 +203,9 @@ def test_model_wide_init_cfg_does_not_reach_the_teacher(model_cfg, mocov3_ckpt):
 def test_a_checkpoint_never_replaces_the_configured_teacher(model_cfg, mocov3_ckpt, tmp_path):
     """load_from / --resume (mmengine's loader) and load_state_dict: the configured teacher always stays."""
     from mmengine.runner.checkpoint import _load_checkpoint_to_model
-    from mmpcd.models.teachers import RANDOM_CHECKPOINTS
+    from mmpcd.models.teachers import TEACHER_FORMATS
     other_teacher = str(tmp_path / 'other.pth.tar')
-    torch.save(RANDOM_CHECKPOINTS['mocov3'](1), other_teacher)
+    torch.save(TEACHER_FORMATS['mocov3'].make_random(1), other_teacher)
     trained = MODELS.build(model_cfg)
     torch.save(dict(state_dict=trained.state_dict()), tmp_path / 'epoch_1.pth')
     checkpoint = torch.load(tmp_path / 'epoch_1.pth', weights_only=True)

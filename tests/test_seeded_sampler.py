@@ -12,7 +12,7 @@ from mmengine.runner import Runner
 
 from mmpcd.datasets import SeededAugmentationSampler, SeededIndex
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from conftest import REPO
 
 
 def views(epoch, num_workers=0, persistent=False, shuffle=True, seed=0, epochs_before=0,

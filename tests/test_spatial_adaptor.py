@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mmpcd.models import CheckpointMismatchError, CWReLU, SpatialAdaptor
-from mmpcd.models.teachers.random_checkpoints import mocov3_mlp, randomize_bn_statistics
+from mmpcd.testing import mocov3_mlp, randomize_bn_statistics
 
 
 def _avgpool(x: torch.Tensor) -> torch.Tensor:

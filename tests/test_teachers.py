@@ -1,5 +1,7 @@
 """Every teacher of Table 5 from a checkpoint in its released layout; the real EfficientNet-Lite0 teacher."""
 import copy
+import functools
+import glob
 import os.path as osp
 import re
 
@@ -15,7 +17,8 @@ from torch import nn
 from mmpcd.fileio import CheckpointLoadError
 from mmpcd.models import CheckpointMismatchError, CWReLU
 from mmpcd.models.algorithms.widths import follow_teacher
-from mmpcd.models.teachers import RANDOM_CHECKPOINTS, load_teacher_checkpoint
+from mmpcd.models.teachers import TEACHER_FORMATS, TeacherFormat, load_teacher_checkpoint
+from mmpcd.testing import RANDOM_TEACHER_KEY
 from mmselfsup.registry import MODELS
 
 from conftest import REPO
@@ -66,7 +69,7 @@ def reference_mlp(adaptor) -> nn.Sequential:
 def released(request, tmp_path_factory):
     fmt = request.param
     path = str(tmp_path_factory.mktemp(fmt) / f'{fmt}.pth')
-    checkpoint = RANDOM_CHECKPOINTS[fmt](0)
+    checkpoint = TEACHER_FORMATS[fmt].make_random(0)
     torch.save(checkpoint, path)
     yield fmt, path, checkpoint
     del checkpoint
@@ -95,6 +98,44 @@ def test_teacher_loads_and_adaptor_keeps_the_head(released):
     assert out.shape == (1, adaptor.channels[-1], side, side)
 
 
+@functools.lru_cache()
+def config_formats() -> set:
+    """The teacher checkpoint formats that the configs (configs/**, bases included) name."""
+    pattern = re.compile(r"(?:teacher_ckpt|checkpoint)_format\s*=\s*'(\w+)'")
+    return {name for path in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+            for name in pattern.findall(open(path, encoding='utf-8').read())}
+
+
+def tensors(tree) -> list:
+    if isinstance(tree, torch.Tensor):
+        return [tree]
+    return [t for v in tree.values() for t in tensors(v)] if isinstance(tree, dict) else []
+
+
+@pytest.mark.parametrize('fmt', sorted(TEACHER_FORMATS))
+def test_each_format_is_one_record_whose_reader_reads_its_maker(fmt):
+    """TEACHER_FORMATS: a config uses each format; its reader splits the random checkpoint of its maker (built from
+    the real architecture, marked random) into non-empty backbone and head parts made of the checkpoint's own
+    tensors; a format with a packaged file loads it without a path and has its keys and shapes, others need a path."""
+    entry = TEACHER_FORMATS[fmt]
+    assert isinstance(entry, TeacherFormat) and entry.name == fmt
+    assert callable(entry.read) and callable(entry.make_random)
+    assert fmt in config_formats(), f'no config under configs/ uses the {fmt} format'
+    checkpoint = entry.make_random(0)
+    assert checkpoint[RANDOM_TEACHER_KEY] is True
+    backbone, head = entry.read(checkpoint)
+    assert backbone and head
+    made = {id(t) for t in tensors(checkpoint)}
+    assert all(id(t) in made for t in [*backbone.values(), *head.values()])
+    if entry.packaged is None:
+        with pytest.raises(ValueError, match='no teacher checkpoint given'):
+            load_teacher_checkpoint(None, fmt)
+    else:
+        real_backbone, real_head = load_teacher_checkpoint(None, fmt)
+        for real, random in ((real_backbone, backbone), (real_head, head)):
+            assert {k: v.shape for k, v in real.items()} == {k: v.shape for k, v in random.items()}
+
+
 def test_bad_keys_are_named(released, tmp_path):
     fmt, _, checkpoint = released
     config, where, backbone_key, head_key = TEACHERS[fmt]
@@ -120,7 +161,6 @@ def test_bad_keys_are_named(released, tmp_path):
         MODELS.build(model_cfg(config, path))
 
 
-
 @pytest.mark.parametrize('content, reason', [
     ('random bytes', 'Unsupported operand'), ('truncated', 'PytorchStreamReader failed reading zip archive'),
     ('empty', r'empty file \(0 bytes\)'), ('pickled code', 'Unsupported global: GLOBAL mmengine.config')])
@@ -142,6 +182,7 @@ def test_unreadable_teacher_file_is_named_and_never_unsafe_advice(tmp_path, cont
     assert 'download or copy it again' in message and 'Do not load it with weights_only=False' in message
     assert 'will likely succeed' not in message and 'add_safe_globals' not in message
     assert err.value.__cause__ is None and err.value.__suppress_context__
+
 
 def test_vit_map_is_2x2_average_pooled_to_the_student_size():
     """Bilinear resizing of 14x14 to 7x7 (what the head does) is exactly 2x2 average pooling."""
@@ -216,10 +257,10 @@ def test_mobilenet_v3_stages_c4_and_dilated():
 def test_byol_files_without_the_last_bias(tmp_path):
     """mmselfsup's BYOL neck has no bias on its last Linear (the fixture is mmselfsup's own BYOL); the paper's file,
     written by revisitAIRL's get_mlp, has one: a file without it is named, not silently loaded."""
-    state = RANDOM_CHECKPOINTS['byol'](0)['state_dict']
+    state = TEACHER_FORMATS['byol'].make_random(0)['state_dict']
     assert 'target_net.module.1.fc0.bias' in state and 'target_net.module.1.fc1.weight' in state
     assert 'target_net.module.1.fc1.bias' not in state
-    checkpoint = RANDOM_CHECKPOINTS['byol_airl'](0)
+    checkpoint = TEACHER_FORMATS['byol_airl'].make_random(0)
     del checkpoint['model']['module.target_encoder.fc.3.bias']
     path = str(tmp_path / 'byol.pth')
     torch.save(checkpoint, path)

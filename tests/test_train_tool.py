@@ -10,7 +10,8 @@ import torch
 
 import mmpcd  # noqa: F401  (mmengine checkpoints load with weights_only=True)
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from conftest import REPO
+
 SMALL = [
     'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
     'train_dataloader.dataset.pipeline.1.transforms.0.0.size=64',

@@ -23,11 +23,11 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import set_random_seed
 
 from mmselfsup.registry import MODELS
+from ..paths import REPO_ROOT
 from ..visualization import chance_loss, plot_loss_curves
 from .linear_probe import linear_probe, load_images, pooled_features, read_labelled_list
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIGS = osp.join(REPO, 'configs', 'pcd', 'cpu')
+CONFIGS = osp.join(REPO_ROOT, 'configs', 'pcd', 'cpu')
 #: Rows that pre-train a student: label -> config.
 ROWS = {
     'PCD': osp.join(CONFIGS, 'pcd_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py'),
@@ -89,10 +89,10 @@ def train(config: str, work_dir: str, seed: int, init_ckpt: str, options: Dict[s
         if osp.isfile(last) and torch.load(last, map_location='cpu', weights_only=True)['meta']['epoch'] == max_epochs:
             print(f'{work_dir}: reusing its finished run ({last})', flush=True)
             return last
-    cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'), config, '--work-dir', work_dir, '--seed', str(seed),
-           '--cfg-options', f'load_from={init_ckpt}', *[f'{k}={v}' for k, v in options.items()]]
+    cmd = [sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'), config, '--work-dir', work_dir,
+           '--seed', str(seed), '--cfg-options', f'load_from={init_ckpt}', *[f'{k}={v}' for k, v in options.items()]]
     with open(osp.join(work_dir, 'train.log'), 'w') as log:
-        done = subprocess.run(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        done = subprocess.run(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
     if done.returncode:
         raise RuntimeError(f'training failed (exit {done.returncode}): {" ".join(cmd)}; see {work_dir}/train.log')
     with open(done_file) as f:
@@ -110,7 +110,7 @@ def run(work_dir: str, seeds: Sequence[int], rows: Dict[str, str], options: Opti
     data_root = first.train_dataloader.dataset.data_root
     size = first.crop_size
     preprocessor = first.model.data_preprocessor
-    probe = ProbeData(osp.join(REPO, data_root), size, preprocessor.mean, preprocessor.std)
+    probe = ProbeData(osp.join(REPO_ROOT, data_root), size, preprocessor.mean, preprocessor.std)
     results: dict = dict(top1={RANDOM: [], TEACHER: [], **{row: [] for row in rows}}, loss={row: [] for row in rows},
                          num_negatives=first.model.head.queue_len, size=size, seeds=list(seeds))
     for seed in seeds:

@@ -12,6 +12,7 @@ import argparse
 import os.path as osp
 
 from mmpcd.evaluation import distillation_benchmark as bench
+from mmpcd.paths import REPO_ROOT
 
 
 def parse_args() -> argparse.Namespace:
@@ -30,7 +31,7 @@ def main() -> None:
     args = parse_args()
     rows = {row: bench.ROWS[row] for row in sorted(args.rows, key=list(bench.ROWS).index)}
     results = bench.run(args.work_dir, list(range(args.seeds)), rows, bench.QUICK_OPTIONS if args.quick else None)
-    out = osp.join(bench.REPO, 'docs', 'distillation_benchmark') if args.docs else osp.join(args.work_dir, 'summary')
+    out = osp.join(REPO_ROOT, 'docs', 'distillation_benchmark') if args.docs else osp.join(args.work_dir, 'summary')
     text = bench.table(results)
     with open(f'{out}_table.md', 'w') as f:
         f.write(text + '\n')

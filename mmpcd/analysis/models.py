@@ -50,6 +50,10 @@ class AnalysedModel:
                            f'(student and teacher need a PCD config)')
         return self.maps[target]
 
+    def title(self, target: str) -> str:
+        """The label of this model's map ``target`` in figures: the model's label, with a map other than the backbone's."""
+        return self.label if target == 'backbone' else f'{self.label} ({target})'
+
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
         """Images on the 0-255 scale (N, 3, H, W), RGB, normalized as this model's input."""
         return (images - torch.tensor(self.mean).view(1, 3, 1, 1)) / torch.tensor(self.std).view(1, 3, 1, 1)

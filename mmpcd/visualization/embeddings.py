@@ -29,8 +29,11 @@ def embed_2d(features: torch.Tensor, method: str = 'tsne', seed: int = 0) -> np.
     if method != 'tsne':
         raise ValueError(f'method must be one of {METHODS}, got {method!r}')
     from sklearn.manifold import TSNE
-    return TSNE(n_components=2, perplexity=min(30.0, (len(x) - 1) / 3), init='pca',
-                random_state=seed).fit_transform(x.numpy())
+    from threadpoolctl import threadpool_limits
+    # One thread: for the few hundred points drawn, OpenMP threads only add waiting (20x slower on a busy 2-core CPU)
+    with threadpool_limits(limits=1):
+        return TSNE(n_components=2, perplexity=min(30.0, (len(x) - 1) / 3), init='pca',
+                    random_state=seed).fit_transform(x.numpy())
 
 
 def plot_embeddings(embeddings: Dict[str, np.ndarray], labels: Sequence[int], class_names: Sequence[str],
@@ -78,7 +81,7 @@ def draw_embeddings(models: Sequence[Tuple[AnalysedModel, str]], data_root: str,
         seed: Seed of t-SNE.
 
     Returns:
-        ``{label: val top-1 (%)}`` (empty without ``probe``).
+        ``{title: val top-1 (%)}`` (empty without ``probe``); the title is the label, with the map when not ``backbone``.
     """
     def split(name: str) -> Tuple[List[str], torch.Tensor]:
         return read_labelled_list(osp.join(data_root, 'meta', f'{name}.txt'), osp.join(data_root, name))
@@ -94,11 +97,11 @@ def draw_embeddings(models: Sequence[Tuple[AnalysedModel, str]], data_root: str,
     for model, target in models:
         feature_map = model.map(target)
         val_features = pooled_features(feature_map, model.normalize(val_x))
-        title = model.label
+        title = model.title(target)
         if probe:
-            top1[model.label], _ = linear_probe(pooled_features(feature_map, model.normalize(train_x)), train_y,
-                                                val_features, val_y)
-            title += f'\nlinear probe top-1 {top1[model.label]:.1f}%'
-        embeddings[title] = embed_2d(val_features, method, seed)
+            top1[title], _ = linear_probe(pooled_features(feature_map, model.normalize(train_x)), train_y,
+                                          val_features, val_y)
+        embeddings[title + (f'\nlinear probe top-1 {top1[title]:.1f}%' if probe else '')] = embed_2d(
+            val_features, method, seed)
     plot_embeddings(embeddings, val_y.tolist(), class_names, path)
     return top1

@@ -17,14 +17,14 @@ def plot_erf(erfs: Dict[str, torch.Tensor], path: str, fractions: Sequence[float
     Args:
         erfs: ``{panel title: ERF}``, from :func:`mmpcd.analysis.effective_receptive_field`.
         path: Output PNG: one row of panels.
-        fractions: Mass fractions whose squares are outlined (white: the first, black: the next).
+        fractions: Mass fractions whose squares are outlined (white: the first, red: the next).
     """
     fig, axes = panel_grid(1, len(erfs))
     for ax, (title, erf) in zip(axes[0], erfs.items()):
         ax.imshow((erf / erf.max()).numpy(), cmap='viridis', vmin=0, vmax=1)
         row, col = mass_centre(erf)
         radii = [mass_radius(erf, fraction) for fraction in fractions]
-        for radius, colour in zip(radii, ('white', 'black', 'red')):
+        for radius, colour in zip(radii, ('white', 'red', 'black')):
             ax.add_patch(Rectangle((col - radius - 0.5, row - radius - 0.5), 2 * radius + 1, 2 * radius + 1,
                                    fill=False, edgecolor=colour, linewidth=1))
         radius_text = ', '.join(f'r{round(100 * f)} {r}' for f, r in zip(fractions, radii))
@@ -45,16 +45,16 @@ def draw_erfs(models: Sequence[Tuple[AnalysedModel, str]], images: torch.Tensor,
         fractions: Mass fractions to measure.
 
     Returns:
-        ``{label: dict(map=(h, w), support=fraction of input pixels with a
+        ``{title (:meth:`AnalysedModel.title`): dict(map=(h, w), support=fraction of input pixels with a
         non-zero gradient, radius={fraction: r})}``.
     """
     erfs, numbers = {}, {}
     for model, target in models:
         feature_map = model.map(target)
-        erf = erfs[model.label] = effective_receptive_field(feature_map, model.normalize(images))
+        erf = erfs[model.title(target)] = effective_receptive_field(feature_map, model.normalize(images))
         with torch.no_grad():
             map_size = tuple(feature_map(model.normalize(images[:1])).shape[2:])
-        numbers[model.label] = dict(map=map_size, support=support(erf).double().mean().item(),
+        numbers[model.title(target)] = dict(map=map_size, support=support(erf).double().mean().item(),
                                     radius={f: mass_radius(erf, f) for f in fractions})
     plot_erf(erfs, path, fractions)
     return numbers

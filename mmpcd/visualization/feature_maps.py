@@ -85,8 +85,8 @@ def draw_feature_maps(models: Sequence[Tuple[AnalysedModel, str]], images: torch
         path: Output PNG.
 
     Returns:
-        ``{label: variance fraction of its 3 PCA components}``.
+        ``{title (:meth:`AnalysedModel.title`): variance fraction of its 3 PCA components}``.
     """
-    maps = {model.label: model.map(target)(model.normalize(images)) for model, target in models}
+    maps = {model.title(target): model.map(target)(model.normalize(images)) for model, target in models}
     shown = images.clamp(0, 255).round().byte().permute(0, 2, 3, 1).numpy()
     return plot_feature_maps(shown, maps, path)

@@ -148,7 +148,16 @@ def test_feature_maps_tool(tmp_path, capsys):
         list_images([str(tmp_path / 'nowhere')])
 
 
-def test_embeddings_tool_titles_carry_the_probe_top1(tmp_path, capsys):
+@pytest.fixture
+def one_thread():
+    """torch on one thread: the probe's L-BFGS is many tiny ops, which extra threads slow down on a busy CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_embeddings_tool_titles_carry_the_probe_top1(tmp_path, capsys, one_thread):
     """A small labelled subset of data/cifar10_mini (10 train, 4 val images a class)."""
     cifar = osp.join(REPO, 'data', 'cifar10_mini')
     (tmp_path / 'meta').mkdir()

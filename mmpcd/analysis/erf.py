@@ -46,7 +46,7 @@ def mass_centre(erf: torch.Tensor) -> Tuple[int, int]:
 
 
 def mass_radius(erf: torch.Tensor, fraction: float) -> int:
-    """The radius r of the smallest square of side 2r + 1 centred on the mass centre that holds ``fraction`` of the mass.
+    """The radius r of the smallest square (side 2r + 1) centred on the mass centre holding ``fraction`` of the mass.
 
     Args:
         erf: A non-negative map (H, W), e.g. from :func:`effective_receptive_field`.

@@ -51,7 +51,7 @@ class AnalysedModel:
         return self.maps[target]
 
     def title(self, target: str) -> str:
-        """The label of this model's map ``target`` in figures: the model's label, with a map other than the backbone's."""
+        """The name of this model's map ``target`` in figures: the label, with the map's name unless the backbone's."""
         return self.label if target == 'backbone' else f'{self.label} ({target})'
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:

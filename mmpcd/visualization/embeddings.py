@@ -81,7 +81,7 @@ def draw_embeddings(models: Sequence[Tuple[AnalysedModel, str]], data_root: str,
         seed: Seed of t-SNE.
 
     Returns:
-        ``{title: val top-1 (%)}`` (empty without ``probe``); the title is the label, with the map when not ``backbone``.
+        ``{title (:meth:`AnalysedModel.title`): val top-1 (%)}`` (empty without ``probe``).
     """
     def split(name: str) -> Tuple[List[str], torch.Tensor]:
         return read_labelled_list(osp.join(data_root, 'meta', f'{name}.txt'), osp.join(data_root, name))

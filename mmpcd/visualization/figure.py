@@ -16,7 +16,7 @@ PANEL_PX = int(PANEL_INCHES * DPI)
 
 
 def panel_grid(rows: int, cols: int) -> Tuple[plt.Figure, np.ndarray]:
-    """A figure of ``rows`` x ``cols`` panels, ``cols * PANEL_PX`` x ``rows * PANEL_PX`` pixels; axes as (rows, cols)."""
+    """A figure of ``rows`` x ``cols`` panels, ``cols * PANEL_PX`` x ``rows * PANEL_PX`` pixels; axes (rows, cols)."""
     fig, axes = plt.subplots(rows, cols, figsize=(cols * PANEL_INCHES, rows * PANEL_INCHES), dpi=DPI, squeeze=False)
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.98 - 0.14 / rows, wspace=0.08, hspace=0.22)
     return fig, axes

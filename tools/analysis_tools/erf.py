@@ -15,19 +15,17 @@ Prints the share of input pixels with a non-zero gradient and the radius of the 
 import argparse
 from typing import List, Optional
 
-from mmpcd.analysis import add_model_arguments, list_images, load_raw_images, models_from_arguments
+from mmpcd.analysis import add_image_arguments, add_model_arguments, images_from_arguments, models_from_arguments
 from mmpcd.visualization.erf import FRACTIONS, draw_erfs
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_arguments(parser)
-    parser.add_argument('--images', nargs='+', default=['data/coco_mini/val'], help='image folders or files')
-    parser.add_argument('--num-images', type=int, default=0, help='use the first N images (0: all)')
-    parser.add_argument('--size', type=int, default=224, help='input resolution (square)')
+    add_image_arguments(parser, num_images=0)
     parser.add_argument('--out', default='erf.png', help='output PNG')
     args = parser.parse_args(argv)
-    images = load_raw_images(list_images(args.images, args.num_images), args.size)
+    images = images_from_arguments(args)
     numbers = draw_erfs(models_from_arguments(args), images, args.out)
     for label, n in numbers.items():
         radii = ', '.join(f'r{round(100 * f)} = {n["radius"][f]} px' for f in FRACTIONS)

@@ -13,19 +13,17 @@ RGB, upsampled bilinearly. Prints the variance share of the 3 components. See do
 import argparse
 from typing import List, Optional
 
-from mmpcd.analysis import add_model_arguments, list_images, load_raw_images, models_from_arguments
+from mmpcd.analysis import add_image_arguments, add_model_arguments, images_from_arguments, models_from_arguments
 from mmpcd.visualization.feature_maps import draw_feature_maps
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_arguments(parser)
-    parser.add_argument('--images', nargs='+', default=['data/coco_mini/val'], help='image folders or files')
-    parser.add_argument('--num-images', type=int, default=4, help='use the first N images (0: all)')
-    parser.add_argument('--size', type=int, default=224, help='input resolution (square)')
+    add_image_arguments(parser, num_images=4)
     parser.add_argument('--out', default='feature_maps.png', help='output PNG')
     args = parser.parse_args(argv)
-    images = load_raw_images(list_images(args.images, args.num_images), args.size)
+    images = images_from_arguments(args)
     explained = draw_feature_maps(models_from_arguments(args), images, args.out)
     for label, shares in explained.items():
         print(f'{label}: the 3 PCA components explain {", ".join(f"{100 * s:.1f}" for s in shares)}% '

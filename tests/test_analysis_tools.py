@@ -10,13 +10,12 @@ import json
 import math
 import os
 import os.path as osp
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.model import BaseModel
-from mmengine.runner import Runner
 from PIL import Image
 from torch import nn
 
@@ -180,28 +179,38 @@ def test_embeddings_tool_titles_carry_the_probe_top1(tmp_path, capsys, one_threa
     assert top1['R18'] == linear_probe(*features['train'], *features['val'])[0]
 
 
-class ToyModel(BaseModel):
-    """loss = (w x)^2 with x = 1: the logged loss starts at w^2 = 9."""
+#: A real mmengine training run (logged every iteration) of loss = (w x)^2 with w = 3 and x = 1: the logged loss
+#: starts at 9. In its own process: a Runner leaves global state (default scope, logger, visualizer) behind.
+TOY_RUN = """
+import sys
+import torch
+from mmengine.config import Config
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
 
-    def __init__(self) -> None:
+
+class ToyModel(BaseModel):
+    def __init__(self):
         super().__init__()
-        self.w = nn.Parameter(torch.tensor(3.0))
+        self.w = torch.nn.Parameter(torch.tensor(3.0))
 
     def forward(self, inputs, data_samples=None, mode='loss'):
         return dict(loss=(self.w * inputs).pow(2).mean())
 
 
+Runner(model=ToyModel(), work_dir=sys.argv[1], experiment_name='toy',
+       train_dataloader=dict(dataset=[dict(inputs=torch.ones(1))] * 4, batch_size=2,
+                             collate_fn=dict(type='default_collate'), sampler=dict(type='DefaultSampler', shuffle=False)),
+       optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.05)), train_cfg=dict(by_epoch=True, max_epochs=3),
+       default_hooks=dict(logger=dict(type='LoggerHook', interval=1)),
+       cfg=Config(dict(model=dict(head=dict(queue_len=7))))).train()
+"""
+
+
 def test_plot_curves_tool_reads_a_real_mmengine_run(tmp_path, capsys):
     work_dir = tmp_path / 'toy'
-    runner = Runner(model=ToyModel(), work_dir=str(work_dir), experiment_name='toy',
-                    train_dataloader=dict(dataset=[dict(inputs=torch.ones(1))] * 4, batch_size=2,
-                                          sampler=dict(type='DefaultSampler', shuffle=False),
-                                          collate_fn=dict(type='default_collate')),
-                    optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.05)),
-                    train_cfg=dict(by_epoch=True, max_epochs=3),
-                    default_hooks=dict(logger=dict(type='LoggerHook', interval=1)),
-                    cfg=Config(dict(model=dict(head=dict(queue_len=7)))))
-    runner.train()
+    done = subprocess.run([sys.executable, '-c', TOY_RUN, str(work_dir)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
     series = read_training_log(str(work_dir))
     assert series['iter'] == [1, 2, 3, 4, 5, 6] and series['epoch'] == [1, 1, 2, 2, 3, 3]
     assert series['loss'][0] == pytest.approx(9.0) and series['lr'] == [0.05] * 6

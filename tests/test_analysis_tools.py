@@ -200,7 +200,8 @@ class ToyModel(BaseModel):
 
 Runner(model=ToyModel(), work_dir=sys.argv[1], experiment_name='toy',
        train_dataloader=dict(dataset=[dict(inputs=torch.ones(1))] * 4, batch_size=2,
-                             collate_fn=dict(type='default_collate'), sampler=dict(type='DefaultSampler', shuffle=False)),
+                             collate_fn=dict(type='default_collate'),
+                             sampler=dict(type='DefaultSampler', shuffle=False)),
        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.05)), train_cfg=dict(by_epoch=True, max_epochs=3),
        default_hooks=dict(logger=dict(type='LoggerHook', interval=1)),
        cfg=Config(dict(model=dict(head=dict(queue_len=7))))).train()

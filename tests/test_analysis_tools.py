@@ -22,6 +22,7 @@ from torch import nn
 from mmpcd.analysis import (effective_receptive_field, list_images, load_model, load_raw_images, mass_centre,
                             mass_radius, pca, read_training_log, support)
 from mmpcd.evaluation import linear_probe, pooled_features, read_labelled_list
+from mmpcd.evaluation.distillation_figures import last_checkpoint
 from mmpcd.models.necks.pixel_mhsa import PixelMHSA
 from mmpcd.visualization import embed_2d, pca_rgb
 from mmpcd.visualization.figure import PANEL_PX
@@ -226,3 +227,17 @@ def test_plot_curves_tool_reads_a_real_mmengine_run(tmp_path, capsys):
     assert json.loads(log.read_text().splitlines()[0])['loss'] == series['loss'][0]
     with pytest.raises(FileNotFoundError, match='holds no mmengine json log'):
         read_training_log(str(tmp_path))
+
+
+def test_bad_model_sources_and_runs_are_named(tmp_path):
+    with pytest.raises(ValueError, match="model source 'resnet18' is not a config"):
+        load_model('x', 'resnet18')
+    with pytest.raises(FileNotFoundError, match='x: checkpoint .*missing.pth does not exist'):
+        load_model('x', 'torchvision:resnet18', str(tmp_path / 'missing.pth'))
+    with pytest.raises(KeyError, match=r"no map 'student'; this model has \['backbone'\]"):
+        load_model('x', 'torchvision:resnet18').map('student')
+    with pytest.raises(FileNotFoundError, match='holds no finished run'):
+        last_checkpoint(str(tmp_path))
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_15.pth'))
+    with pytest.raises(FileNotFoundError, match='epoch_15.pth, which does not exist'):
+        last_checkpoint(str(tmp_path))

@@ -85,9 +85,8 @@ def _from_config(label: str, config: str, checkpoint: Optional[str], seed: int) 
 
 def _torchvision_backbone(name: str, model: nn.Module) -> MapFn:
     if hasattr(model, 'layer4'):  # ResNet, ResNeXt, Wide ResNet: everything before the pooling
-        trunk = nn.Sequential(*[getattr(model, n) for n in ('conv1', 'bn1', 'relu', 'maxpool', 'layer1', 'layer2',
-                                                              'layer3', 'layer4')])
-        return trunk
+        return nn.Sequential(*[getattr(model, n) for n in ('conv1', 'bn1', 'relu', 'maxpool', 'layer1', 'layer2',
+                                                             'layer3', 'layer4')])
     if isinstance(getattr(model, 'features', None), nn.Module):  # VGG, MobileNet, EfficientNet, ConvNeXt, ...
         return model.features
     raise ValueError(f'torchvision:{name} has neither layer1-4 nor features: give a convolutional network '

@@ -31,8 +31,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--figures', action='store_true',
                         help="also draw seed 0's feature maps, t-SNE and ERFs (always with --docs)")
     parser.add_argument('--figures-only', action='store_true',
-                        help='no training or probing: draw the table, curves and figures from the finished runs and '
-                             'results.json of --work-dir')
+                        help='no training: the table and curves from the results.json of --work-dir, the figures '
+                             'from its finished runs (the t-SNE titles probe seed 0 again)')
     return parser.parse_args()
 
 

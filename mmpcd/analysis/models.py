@@ -1,0 +1,170 @@
+"""The networks the analysis tools look at: an mmselfsup config (+ checkpoint), a torchvision or timm model.
+
+A :class:`AnalysedModel` exposes the maps the tools read, by name:
+
+* ``backbone``: the last map of the backbone (``layer4`` of a ResNet);
+* ``student``: the map that enters the PCD loss, MHSA(φ(backbone(x)))
+  (:meth:`mmpcd.models.PCD.student_forward`), for a PCD config;
+* ``teacher``: the frozen teacher's backbone map, for a PCD config.
+
+Every map is differentiable with respect to the input (the ERF needs it).
+Nothing is downloaded: a torchvision / timm model is randomly initialised
+unless a local weights file is given.
+"""
+import argparse
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.config import Config
+from torch import nn
+
+from ..fileio import load_checkpoint_file
+
+#: ImageNet mean and std on the 0-255 scale, the input normalization of torchvision and timm models.
+IMAGENET_MEAN, IMAGENET_STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
+TARGETS = ('backbone', 'student', 'teacher')
+
+MapFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class AnalysedModel:
+    """A network in eval mode, its input normalization (0-255 scale, RGB) and its named maps."""
+
+    label: str
+    module: nn.Module
+    mean: Sequence[float]
+    std: Sequence[float]
+    maps: Dict[str, MapFn] = field(default_factory=dict)
+
+    def map(self, target: str) -> MapFn:
+        """The map called ``target`` (images -> (N, C, h, w)).
+
+        Raises:
+            KeyError: this model has no such map; the message lists those it has.
+        """
+        if target not in self.maps:
+            raise KeyError(f'{self.label}: no map {target!r}; this model has {sorted(self.maps)} '
+                           f'(student and teacher need a PCD config)')
+        return self.maps[target]
+
+    def title(self, target: str) -> str:
+        """The name of this model's map ``target`` in figures: the label, with the map's name unless the backbone's."""
+        return self.label if target == 'backbone' else f'{self.label} ({target})'
+
+    def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        """Images on the 0-255 scale (N, 3, H, W), RGB, normalized as this model's input."""
+        return (images - torch.tensor(self.mean).view(1, 3, 1, 1)) / torch.tensor(self.std).view(1, 3, 1, 1)
+
+
+def _load_state_dict(module: nn.Module, checkpoint: str) -> None:
+    state = load_checkpoint_file(checkpoint)
+    state = state.get('state_dict', state) if isinstance(state, dict) else state
+    if not isinstance(state, dict):
+        raise ValueError(f'{checkpoint}: expected a state dict (or a dict with "state_dict"), got {type(state)}')
+    module.load_state_dict(state)
+
+
+def _from_config(label: str, config: str, checkpoint: Optional[str], seed: int) -> AnalysedModel:
+    from ..evaluation.distillation_benchmark import build_model
+    cfg = Config.fromfile(config)
+    model = build_model(cfg, seed)
+    if checkpoint is not None:
+        _load_state_dict(model, checkpoint)
+    preprocessor = cfg.model.data_preprocessor
+    maps = {'backbone': lambda x: model.backbone(x)[-1]}
+    if hasattr(model, 'student_forward'):
+        maps['student'] = model.student_forward
+    if hasattr(model, 'teacher'):
+        teacher = model.teacher  # FrozenTeacher.backbone_map runs without autograd: the same map, with it
+        maps['teacher'] = lambda x: teacher.backbone(x * teacher.input_scale + teacher.input_shift)[-1]
+    return AnalysedModel(label, model.eval(), preprocessor.mean, preprocessor.std, maps)
+
+
+def _torchvision_backbone(name: str, model: nn.Module) -> MapFn:
+    if hasattr(model, 'layer4'):  # ResNet, ResNeXt, Wide ResNet: everything before the pooling
+        return nn.Sequential(*[getattr(model, n) for n in ('conv1', 'bn1', 'relu', 'maxpool', 'layer1', 'layer2',
+                                                             'layer3', 'layer4')])
+    if isinstance(getattr(model, 'features', None), nn.Module):  # VGG, MobileNet, EfficientNet, ConvNeXt, ...
+        return model.features
+    raise ValueError(f'torchvision:{name} has neither layer1-4 nor features: give a convolutional network '
+                     '(resnet18, resnet50, mobilenet_v3_large, efficientnet_b0, ...)')
+
+
+def _from_zoo(label: str, source: str, checkpoint: Optional[str], seed: int) -> AnalysedModel:
+    zoo, name = source.split(':', 1)
+    torch.manual_seed(seed)
+    if zoo == 'torchvision':
+        import torchvision
+        model = torchvision.models.get_model(name, weights=None)
+        backbone = _torchvision_backbone(name, model)
+    else:
+        import timm
+        model = timm.create_model(name, pretrained=False)
+        backbone = model.forward_features
+    if checkpoint is not None:
+        _load_state_dict(model, checkpoint)
+
+    def backbone_map(x: torch.Tensor) -> torch.Tensor:
+        out = backbone(x)
+        if out.dim() != 4:
+            raise ValueError(f'{source}: forward_features gives shape {tuple(out.shape)}, not a map (N, C, h, w); '
+                             'take a convolutional network')
+        return out
+
+    return AnalysedModel(label, model.eval(), IMAGENET_MEAN, IMAGENET_STD, {'backbone': backbone_map})
+
+
+def load_model(label: str, source: str, checkpoint: Optional[str] = None, seed: int = 0) -> AnalysedModel:
+    """Build a model to analyse.
+
+    Args:
+        label: Its name in figures and printed lines.
+        source: An mmselfsup config file (``.py``; built and initialised as
+            ``tools/train.py --seed seed`` does), ``torchvision:NAME`` or
+            ``timm:NAME`` (randomly initialised, seeded).
+        checkpoint: Local weights loaded with ``weights_only=True``: an
+            mmengine checkpoint of the config (``state_dict`` key) or the
+            zoo model's state dict. None keeps the random initialisation.
+        seed: Seed of the random initialisation.
+
+    Raises:
+        ValueError: ``source`` is neither a ``.py`` file nor ``torchvision:`` / ``timm:``.
+        FileNotFoundError: the config or the checkpoint does not exist.
+    """
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'{label}: checkpoint {checkpoint} does not exist')
+    if source.endswith('.py'):
+        if not osp.isfile(source):
+            raise FileNotFoundError(f'{label}: config {source} does not exist')
+        return _from_config(label, source, checkpoint, seed)
+    if source.startswith(('torchvision:', 'timm:')):
+        return _from_zoo(label, source, checkpoint, seed)
+    raise ValueError(f'{label}: model source {source!r} is not a config (.py), torchvision:NAME or timm:NAME')
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, targets: bool = True) -> None:
+    """``--model LABEL SOURCE [CHECKPOINT]`` (repeated), ``--seed`` and, with ``targets``, ``--target``."""
+    parser.add_argument('--model', nargs='+', action='append', required=True, metavar='LABEL SOURCE [CHECKPOINT]',
+                        help='a model: its label, a config (.py) / torchvision:NAME / timm:NAME, and optionally a '
+                             'local checkpoint (none: random init); repeat for more panels')
+    parser.add_argument('--seed', type=int, default=0, help='seed of random initialisations')
+    if targets:
+        parser.add_argument('--target', nargs='+', choices=TARGETS, default=['backbone'],
+                            help='the map of each model (one for all, or one per --model): backbone (last map), '
+                                 'student (MHSA(φ(backbone)), PCD configs), teacher (PCD configs)')
+
+
+def models_from_arguments(args: argparse.Namespace) -> List[Tuple[AnalysedModel, str]]:
+    """The models of ``--model`` with their ``--target`` (``backbone`` without one)."""
+    for spec in args.model:
+        if len(spec) not in (2, 3):
+            raise SystemExit(f'--model takes LABEL SOURCE [CHECKPOINT], got {" ".join(spec)}')
+    targets = getattr(args, 'target', ['backbone'])
+    if len(targets) not in (1, len(args.model)):
+        raise SystemExit(f'--target takes one map for all models or one per --model ({len(args.model)}), '
+                         f'got {len(targets)}')
+    targets = targets * len(args.model) if len(targets) == 1 else targets
+    return [(load_model(*spec, seed=args.seed), target) for spec, target in zip(args.model, targets)]

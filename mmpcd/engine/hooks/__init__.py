@@ -1,3 +1,4 @@
+from .dino_hook import DINOHook
 from .loss_curve_hook import LossCurveHook
 
-__all__ = ['LossCurveHook']
+__all__ = ['DINOHook', 'LossCurveHook']

@@ -1,4 +1,5 @@
 from .base_distiller import BaseDistiller
+from .dino import DINO
 from .pcd import PCD
 
-__all__ = ['BaseDistiller', 'PCD']
+__all__ = ['BaseDistiller', 'DINO', 'PCD']

@@ -1,4 +1,5 @@
+from .dino_head import DINOHead
 from .image_contrast_head import ImageContrastHead
 from .pixel_contrast_head import PixelContrastHead
 
-__all__ = ['ImageContrastHead', 'PixelContrastHead']
+__all__ = ['DINOHead', 'ImageContrastHead', 'PixelContrastHead']

@@ -1,5 +1,6 @@
+from .dino_projection import DINOProjection
 from .pixel_mhsa import PixelMHSA
 from .pixel_projection import PixelProjection
 from .spatial_adaptor import SpatialAdaptor
 
-__all__ = ['PixelMHSA', 'PixelProjection', 'SpatialAdaptor']
+__all__ = ['DINOProjection', 'PixelMHSA', 'PixelProjection', 'SpatialAdaptor']

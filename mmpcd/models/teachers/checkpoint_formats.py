@@ -60,6 +60,18 @@ def _swav(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
     return _split(state_dict, 'module.', 'module.projection_head.', ignored=('module.prototypes.', ))
 
 
+def _swav_prototypes(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
+    """SwAV ResNet-50 with its prototypes (OSS offline, appendix A.8: the frozen teacher's codes): the ``swav``
+    split, the head also holding ``prototypes.weight`` (K x 128) from ``module.prototypes.weight``."""
+    backbone, head = _swav(checkpoint)
+    prototypes = {k[len('module.'):]: v for k, v in checkpoint.items() if k.startswith('module.prototypes.')}
+    if not prototypes:
+        raise CheckpointMismatchError(
+            "expected SwAV's prototypes ('module.prototypes.weight') in swav_800ep_pretrain.pth.tar; found none "
+            f"(keys such as {_found(checkpoint)}). The offline OSS teacher needs a SwAV checkpoint with them.")
+    return backbone, {**head, **prototypes}
+
+
 def _byol(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
     """BYOL ResNet-50 in mmselfsup 1.x's layout: the target network ``target_net.module.{0,1}``, its
     ``NonLinearNeck`` ``fc0 - bn0 - fc1`` (Linear with bias - BN1d - ReLU - Linear without bias:
@@ -118,6 +130,7 @@ TEACHER_FORMATS: Dict[str, TeacherFormat] = {
     'mocov3': _mocov3_resnet,
     'mocov3_vit': _mocov3_vit,
     'swav': _swav,
+    'swav_prototypes': _swav_prototypes,
     'byol': _byol,
     'byol_airl': _byol_airl,
     'barlowtwins': _barlowtwins,

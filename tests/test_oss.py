@@ -112,14 +112,16 @@ def test_gradient_reversal_flips_and_scales_by_alpha_at_step_n():
     assert grl_alpha(50, 100) == pytest.approx(2 / (1 + math.exp(-5)) - 1)
     assert grl_alpha(100, 100) == pytest.approx(2 / (1 + math.exp(-10)) - 1)
     classifier = FeatureClassifier(in_channels=4, hidden_channels=3)
-    model = SimpleNamespace(classifier=classifier, head=SimpleNamespace(queue_active=False))
-    hook = OSSHook(queue_start_epoch=2)
-    for n in (0, 30, 99):
+    head = OSSHead(feat_dim=4, num_prototypes=5, queue_length=0)
+    model = SimpleNamespace(classifier=classifier, head=head)
+    hook = OSSHook(queue_start_epoch=2, freeze_prototypes_iters=30)
+    for n in (0, 29, 30, 99):
         hook.before_train_iter(SimpleNamespace(model=model, iter=n, max_iters=100), 0)
         assert classifier.grl.alpha == grl_alpha(n, 100)
+        assert head.prototypes.weight.requires_grad is (n >= 30)
     for epoch, active in ((1, False), (2, True)):
         hook.before_train_epoch(SimpleNamespace(model=model, epoch=epoch))
-        assert model.head.queue_active is active
+        assert head.queue_active is active
     x = torch.randn(5, 4, requires_grad=True)
     upstream = torch.randn(5, 4)
     (GradientReversal(alpha=0.3)(x) * upstream).sum().backward()
@@ -215,7 +217,7 @@ def test_short_real_run_of_online_oss_updates_teacher_and_student(tmp_path):
                      data_prefix=dict(img_path='train/'), pipeline=pipeline))
     cfg.train_cfg.max_epochs = 2
     cfg.param_scheduler[0].update(T_max=2, end=2)
-    cfg.custom_hooks[0].queue_start_epoch = 1
+    cfg.custom_hooks[0].update(queue_start_epoch=1, freeze_prototypes_iters=1)
     cfg.default_hooks.checkpoint.interval = 2
     cfg.sync_bn = None
     runner = Runner.from_cfg(cfg)

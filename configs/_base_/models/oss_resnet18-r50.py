@@ -16,7 +16,8 @@ model = dict(
     teacher_neck=dict(type='OSSProjection', in_channels=2048, hidden_channels=2048, out_channels=128,
                       dropout=(0.1, 0.05)),
     classifier=dict(type='FeatureClassifier', in_channels=128, hidden_channels=100))
-# α(n) of the gradient reversal every iteration; the queue from the 15th epoch (A.1)
-custom_hooks = [dict(type='OSSHook', queue_start_epoch=15)]
+# α(n) of the gradient reversal every iteration; the queue from the 15th epoch (A.1); the prototypes frozen for
+# SwAV's first 5005 iterations (its small-batch setting, which A.1 follows)
+custom_hooks = [dict(type='OSSHook', queue_start_epoch=15, freeze_prototypes_iters=5005)]
 # "Synchronized batch norm layers ... are used across GPUs" (A.1): every BN, when distributed
 sync_bn = 'torch'

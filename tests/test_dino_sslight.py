@@ -173,3 +173,17 @@ def test_short_real_run_of_the_sslight_recipe(tmp_path):
     final = model.neck.last_layer.parametrizations.weight.original1
     assert torch.equal(last0, last1) and not torch.equal(last1, final)  # frozen in epoch 0 only
     assert model.head.center.abs().sum() > 0
+
+
+def test_sslight_configs_hold_table_8_and_mobilenet_v2_builds():
+    for backbone in ('resnet18', 'mobilenetv2'):
+        cfg = Config.fromfile(osp.join(REPO, 'configs', 'sslight', f'sslight_{backbone}_8xb128-coslr-200e_in1k.py'))
+        assert cfg.train_dataloader.batch_size * 8 == 1024 and cfg.auto_scale_lr.base_batch_size == 256
+        assert (cfg.optimizer.type, cfg.optimizer.lr, cfg.optimizer.weight_decay) == ('LARS', 0.48, 1e-6)
+        warmup, cosine = cfg.param_scheduler
+        assert (warmup.end, cosine.end, cosine.eta_min_ratio, cfg.train_cfg.max_epochs) == (10, 200, 1e-3, 200)
+        assert cfg.train_dataloader.dataset.pipeline[1]['num_views'] == [1, 1, 6]
+    model = MODELS.build(cfg.model)  # MobileNet v2: the projection takes its 1280-d output
+    views = [torch.rand(2, 3, 32, 32)] * 2 + [torch.rand(2, 3, 16, 16)] * 2
+    MessageHub.get_current_instance().update_info('max_iters', 10)
+    assert math.isfinite(model.loss(views, None)['loss'].item())

@@ -242,3 +242,22 @@ def test_short_real_run_of_online_oss_updates_teacher_and_student(tmp_path):
                 'neck.mlp.3.weight', 'classifier.mlp.3.weight', 'head.prototypes.weight'):  # one optimizer for all
         assert not torch.equal(after[key], before[key]), key
     assert torch.allclose(after['head.prototypes.weight'].norm(dim=1), torch.ones(30), atol=0.05)
+
+
+def test_configs_hold_the_appendix_settings():
+    online, offline = Config.fromfile(ONLINE), Config.fromfile(OFFLINE)
+    for cfg in (online, offline):
+        head = cfg.model.head
+        assert (head.feat_dim, head.temperature, head.epsilon, head.sinkhorn_iterations, head.queue_length) == (
+            128, 0.1, 0.05, 3, 3840)
+        assert tuple(cfg.model.neck.dropout) == (0.1, 0.05) and cfg.model.neck.hidden_channels == 2048
+        assert cfg.train_dataloader.batch_size * 4 == 256 and cfg.auto_scale_lr.base_batch_size == 256
+        assert (cfg.optimizer.type, cfg.optimizer.lr, cfg.optimizer.weight_decay) == ('LARS', 0.6, 1e-6)
+        cosine, = cfg.param_scheduler
+        assert cosine.eta_min_ratio * cfg.optimizer.lr == pytest.approx(0.0006) and cosine.begin == 0
+        assert cosine.end == cfg.train_cfg.max_epochs == {'OSS': 100, 'OSSOffline': 130}[cfg.model.type]
+        assert cfg.custom_hooks[0].queue_start_epoch == 15 and cfg.sync_bn == 'torch'
+    assert online.model.head.num_prototypes == 3000 and online.model.classifier.hidden_channels == 100
+    assert tuple(online.model.teacher_neck.dropout) == (0.1, 0.05) and online.model.teacher_backbone.depth == 50
+    assert offline.model.teacher.neck.num_prototypes == 3000 and offline.model.head.num_prototypes is None
+    assert offline.model.teacher_ckpt_format == 'swav_prototypes'

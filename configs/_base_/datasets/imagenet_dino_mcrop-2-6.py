@@ -1,8 +1,8 @@
 # ImageNet with DINO's multi-crop (Caron et al., 2021; facebookresearch/dino main_dino.py DataAugmentationDINO):
 # 2 global views of 224 px, scale (0.14, 1) (blur 1.0 / 0.1, solarize 0 / 0.2), 6 local views of 96 px,
 # scale (0.05, 0.14) (blur 0.5). Leaves change the crops' sizes and scales (SSLight) in train_pipeline[1].
-dataset_type = 'mmcls.ImageNet'
-data_root = 'data/imagenet/'
+_base_ = './imagenet_pcd.py'  # its loader (batch 128 per process), another pipeline
+
 crop_size = 224
 
 
@@ -25,17 +25,4 @@ train_pipeline = [
         _view(96, (0.05, 0.14), 0.5, 0.0)]),
     dict(type='PackSelfSupInputs', meta_keys=['img_path']),
 ]
-train_dataloader = dict(
-    batch_size=128,
-    num_workers=8,
-    persistent_workers=True,
-    pin_memory=True,
-    drop_last=True,
-    sampler=dict(type='SeededAugmentationSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='meta/train.txt',
-        data_prefix=dict(img_path='train/'),
-        pipeline=train_pipeline))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -1,8 +1,8 @@
 # ImageNet with SwAV's multi-crop (OSS A.1 "Multi-view generation": "2 x 224 + 6 x 96", SwAV's augmentation):
 # 2 views of 224 px at scale (0.14, 1), 6 of 96 px at (0.05, 0.14); colour distortion of strength 1, blur 0.5,
 # flip (mmselfsup's configs/selfsup/_base_/datasets/imagenet_swav_mcrop-2-6.py). 64 images per GPU (A.1).
-dataset_type = 'mmcls.ImageNet'
-data_root = 'data/imagenet/'
+_base_ = './imagenet_pcd.py'  # its loader, another pipeline
+
 crop_size = 224
 
 
@@ -22,17 +22,4 @@ train_pipeline = [
     dict(type='MultiView', num_views=[2, 6], transforms=[_view(crop_size, (0.14, 1.0)), _view(96, (0.05, 0.14))]),
     dict(type='PackSelfSupInputs', meta_keys=['img_path']),
 ]
-train_dataloader = dict(
-    batch_size=64,
-    num_workers=8,
-    persistent_workers=True,
-    pin_memory=True,
-    drop_last=True,
-    sampler=dict(type='SeededAugmentationSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='meta/train.txt',
-        data_prefix=dict(img_path='train/'),
-        pipeline=train_pipeline))
+train_dataloader = dict(batch_size=64, dataset=dict(pipeline=train_pipeline))

@@ -33,7 +33,9 @@ ROWS = {
     'PCD': osp.join(CONFIGS, 'pcd_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py'),
     'PCD w/o MHSA': osp.join(CONFIGS, 'pcd_resnet18-effnetlite0-wo-mhsa_1xb32-lars-15e_cifar10-mini.py'),
     'image-level PCD': osp.join(CONFIGS, 'pcd_resnet18-effnetlite0-image-level_1xb32-lars-15e_cifar10-mini.py'),
-    # no teacher at all: docs/dino_sslight.md
+}
+#: Peers that pre-train the same student without a teacher (docs/dino_sslight.md), run on request.
+PEER_ROWS = {
     'DINO': osp.join(REPO, 'configs', 'dino', 'cpu', 'dino_resnet18_1xb32-lars-15e_cifar10-mini.py'),
     'SSLight': osp.join(REPO, 'configs', 'sslight', 'cpu', 'sslight_resnet18_1xb32-lars-15e_cifar10-mini.py'),
 }

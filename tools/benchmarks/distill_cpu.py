@@ -2,9 +2,11 @@
 
     python tools/benchmarks/distill_cpu.py --docs            # 3 seeds x 3 rows; writes docs/ (about 65 min alone)
     python tools/benchmarks/distill_cpu.py --quick --seeds 1 --rows PCD --work-dir /tmp/q   # minutes
+    python tools/benchmarks/distill_cpu.py --seeds 1 --rows DINO SSLight --work-dir work_dirs/distill_cpu_dino
 
 Pre-trains ResNet-18 students with tools/train.py on the unlabelled train images of data/cifar10_mini (configs in
-configs/pcd/cpu/), probes each with a linear classifier on frozen pooled features, and prints a markdown table
+configs/pcd/cpu/; on request the peers without a teacher, DINO and SSLight: configs/{dino,sslight}/cpu/), probes
+each with a linear classifier on frozen pooled features, and prints a markdown table
 (top-1 mean ± std over seeds, final loss against log(K+1)); with --docs, writes it and the loss curves
 to docs/distillation_benchmark_{table.md,loss.png}. See docs/distillation_benchmark.md.
 """
@@ -13,12 +15,15 @@ import os.path as osp
 
 from mmpcd.evaluation import distillation_benchmark as bench
 
+ALL_ROWS = {**bench.ROWS, **bench.PEER_ROWS}
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--seeds', type=int, default=3, help='runs per row, seeds 0..N-1')
-    parser.add_argument('--rows', nargs='+', choices=sorted(bench.ROWS), default=sorted(bench.ROWS),
-                        help='rows that pre-train a student (random init and teacher are always scored)')
+    parser.add_argument('--rows', nargs='+', choices=sorted(ALL_ROWS), default=sorted(bench.ROWS),
+                        help='rows that pre-train a student (random init and a released teacher are always scored); '
+                        f'default: the PCD rows, {sorted(bench.ROWS)}')
     parser.add_argument('--quick', action='store_true',
                         help=f'stop each run early ({bench.QUICK_OPTIONS}), for tests')
     parser.add_argument('--work-dir', default='work_dirs/distill_cpu')
@@ -28,7 +33,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    rows = {row: bench.ROWS[row] for row in sorted(args.rows, key=list(bench.ROWS).index)}
+    rows = {row: ALL_ROWS[row] for row in sorted(args.rows, key=list(ALL_ROWS).index)}
     results = bench.run(args.work_dir, list(range(args.seeds)), rows, bench.QUICK_OPTIONS if args.quick else None)
     out = osp.join(bench.REPO, 'docs', 'distillation_benchmark') if args.docs else osp.join(args.work_dir, 'summary')
     text = bench.table(results)

@@ -18,3 +18,5 @@ custom_hooks = [dict(type='DINOHook', warmup_teacher_temp=0.04, teacher_temp=0.0
                      freeze_last_layer_epochs=1)]
 # SyncBN across processes when distributed (mmengine converts every BN; a single process keeps BN)
 sync_bn = 'torch'
+# the last layer has no gradient in the first epoch (DINOHook): DDP must expect unused parameters
+find_unused_parameters = True

@@ -21,3 +21,5 @@ model = dict(
 custom_hooks = [dict(type='OSSHook', queue_start_epoch=15, freeze_prototypes_iters=5005)]
 # "Synchronized batch norm layers ... are used across GPUs" (A.1): every BN, when distributed
 sync_bn = 'torch'
+# the prototypes have no gradient in the first iterations (OSSHook), as in mmselfsup's SwAV config
+find_unused_parameters = True

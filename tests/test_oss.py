@@ -105,6 +105,10 @@ def test_codes_fill_the_queue_once_active_and_use_it_once_full():
     assert torch.equal(head.queue[0], torch.cat([batches[2][:2], queued[0, :2]]))
     with pytest.raises(ValueError, match='queue_length'):
         head.codes(torch.randn(3 * 8, 4), prototypes, batch=8)
+    no_queue = OSSHead(feat_dim=4, num_prototypes=5, queue_length=0)
+    no_queue.queue_active = True  # queue_length=0: codes of the batch alone, from any epoch
+    assert torch.allclose(no_queue.codes(batches[0], prototypes, batch=2)[0],
+                          distributed_sinkhorn(batches[0][:2] @ prototypes.t(), 3, 1, 0.05))
 
 
 def test_gradient_reversal_flips_and_scales_by_alpha_at_step_n():

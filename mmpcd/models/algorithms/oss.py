@@ -1,4 +1,4 @@
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import nn
@@ -9,7 +9,7 @@ from mmselfsup.structures import SelfSupDataSample
 from ..utils import multi_crop_forward
 
 
-def pooled(backbone: nn.Module) -> callable:
+def pooled(backbone: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
     """The global average pool of ``backbone``'s last map, as a function of a batch of views."""
     return lambda views: backbone(views)[-1].mean(dim=(2, 3))
 

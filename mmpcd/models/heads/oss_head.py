@@ -51,7 +51,6 @@ class OSSHead(BaseModule):
         self.epsilon = epsilon
         self.sinkhorn_iterations = sinkhorn_iterations
         self.num_assign_views = num_assign_views
-        self.queue_length = queue_length
         self.register_buffer('queue', torch.zeros(num_assign_views, queue_length // get_world_size(), feat_dim))
         self.queue_active = False
 
@@ -73,7 +72,8 @@ class OSSHead(BaseModule):
         Returns:
             ``q_i``, each (B, K): every row sums to 1 and every prototype gets B / K of the mass.
         """
-        if self.queue_active and batch > self.queue.shape[1]:
+        fill = self.queue_active and self.queue.shape[1] > 0
+        if fill and batch > self.queue.shape[1]:
             raise ValueError(f'OSSHead: the queue ({self.queue.shape[1]} embeddings per view and process) is '
                              f'shorter than a batch ({batch}); set head.queue_length to at least the batch size '
                              'times the number of processes')
@@ -81,7 +81,7 @@ class OSSHead(BaseModule):
         for i in range(self.num_assign_views):
             current = embeddings[i * batch:(i + 1) * batch]
             scores = current @ prototypes.t()
-            if self.queue_active:
+            if fill:
                 if self.queue[i, -1].any():  # full: used, as SwAV's use_the_queue
                     scores = torch.cat([self.queue[i] @ prototypes.t(), scores])
                 self.queue[i] = torch.cat([current, self.queue[i, :-batch]])

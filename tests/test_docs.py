@@ -44,6 +44,11 @@ UPSTREAM = {
     'utils/__init__.py': "revisitAIRL's get_state_dict",
     'models/utils/mlp.py': "revisitAIRL's get_mlp",
     'pcd/teacher_model/byol_resnet50.py': 'the official PCD code (allo-rene/pcd)',
+    'main_dino.py': 'facebookresearch/dino',
+    'src/sslight/utils/loss.py': 'saic-fi/SSLight',
+    'src/sslight/model/dino.py': 'saic-fi/SSLight',
+    'src/config/defaults.py': 'saic-fi/SSLight',
+    'configs/selfsup/_base_/datasets/imagenet_swav_mcrop-2-6.py': "mmselfsup 1.0.0's SwAV multi-crop pipeline",
 }
 PATH_CHARS = r'[A-Za-z0-9_.\-/{},*~:]+'
 

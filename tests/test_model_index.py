@@ -1,5 +1,5 @@
-"""The model index (model-index.yml -> every configs/**/metafile.yml) agrees with configs/; configs/pcd/README.md
-links every PCD config.
+"""The model index (model-index.yml -> every configs/**/metafile.yml) agrees with configs/; each algorithm folder's
+README.md (configs/{pcd,dino,...}/README.md) links every config of its folder.
 
 Loads the index with openmim's loader (the `modelindex` package, as `mim search` does). Paths in the metafiles are
 relative to the repository root (the OpenMMLab convention). Config.fromfile only: no model is built.
@@ -8,13 +8,15 @@ import glob
 import os.path as osp
 import re
 
+import pytest
 import yaml
 from mmengine.config import Config
 
 from conftest import REPO
 
-PCD_CONFIGS = osp.join(REPO, 'configs', 'pcd')
-README = osp.join(PCD_CONFIGS, 'README.md')
+README = osp.join(REPO, 'configs', 'pcd', 'README.md')
+#: The config folders with a model card of their own (the downstream folders' is docs/downstream.md).
+CARDS = sorted(osp.dirname(p) for p in glob.glob(osp.join(REPO, 'configs', '*', 'README.md')))
 
 
 def relative(paths) -> list:
@@ -93,12 +95,14 @@ def test_every_leaf_config_is_in_a_metafile():
         assert osp.relpath(osp.normpath(osp.join(osp.dirname(entry), base.group(1))), REPO) in named, entry
 
 
-def test_readme_links_exist_and_cover_every_config():
-    text = open(README, encoding='utf-8').read()
+@pytest.mark.parametrize('folder', CARDS, ids=osp.basename)
+def test_readme_links_exist_and_cover_every_config(folder):
+    name = osp.relpath(osp.join(folder, 'README.md'), REPO)
+    text = open(osp.join(folder, 'README.md'), encoding='utf-8').read()
     links = [t for t in re.findall(r'\]\(([^)]+)\)', text) if not t.startswith(('http://', 'https://', '#'))]
     assert links
-    broken = [t for t in links if not osp.exists(osp.normpath(osp.join(PCD_CONFIGS, t.split('#')[0])))]
-    assert not broken, f'configs/pcd/README.md links to missing paths: {broken}'
-    linked = {osp.relpath(osp.normpath(osp.join(PCD_CONFIGS, t)), REPO) for t in links}
-    unlinked = [p for p in leaf_configs(PCD_CONFIGS) if p not in linked]
-    assert not unlinked, f'configs/pcd/README.md has no link to: {unlinked}'
+    broken = [t for t in links if not osp.exists(osp.normpath(osp.join(folder, t.split('#')[0])))]
+    assert not broken, f'{name} links to missing paths: {broken}'
+    linked = {osp.relpath(osp.normpath(osp.join(folder, t)), REPO) for t in links}
+    unlinked = [p for p in leaf_configs(folder) if p not in linked]
+    assert not unlinked, f'{name} has no link to: {unlinked}'

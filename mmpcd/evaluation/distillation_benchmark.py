@@ -34,6 +34,11 @@ ROWS = {
     'PCD w/o MHSA': osp.join(CONFIGS, 'pcd_resnet18-effnetlite0-wo-mhsa_1xb32-lars-15e_cifar10-mini.py'),
     'image-level PCD': osp.join(CONFIGS, 'pcd_resnet18-effnetlite0-image-level_1xb32-lars-15e_cifar10-mini.py'),
 }
+#: Peers that pre-train the same student without a teacher (docs/dino_sslight.md), run on request.
+PEER_ROWS = {
+    'DINO': osp.join(REPO_ROOT, 'configs', 'dino', 'cpu', 'dino_resnet18_1xb32-lars-15e_cifar10-mini.py'),
+    'SSLight': osp.join(REPO_ROOT, 'configs', 'sslight', 'cpu', 'sslight_resnet18_1xb32-lars-15e_cifar10-mini.py'),
+}
 RANDOM, TEACHER = 'random initialisation', 'teacher (EfficientNet-Lite0, pooled backbone)'
 #: ``--quick``: the first epochs of the same schedule, for the test.
 QUICK_OPTIONS = {'train_cfg.max_epochs': 4}
@@ -116,8 +121,11 @@ def run(work_dir: str, seeds: Sequence[int], rows: Dict[str, str], options: Opti
     size = first.crop_size
     preprocessor = first.model.data_preprocessor
     probe = ProbeData(osp.join(REPO_ROOT, data_root), size, preprocessor.mean, preprocessor.std)
+    # K of each contrastive row (None: a loss without a chance level log(K+1), as DINO's)
+    queue_len = {row: cfg.model.head.get('queue_len') for row, cfg in cfgs.items()}
     results: dict = dict(top1={RANDOM: [], TEACHER: [], **{row: [] for row in rows}}, loss={row: [] for row in rows},
-                         num_negatives=first.model.head.queue_len, size=size, seeds=list(seeds))
+                         num_negatives=next((k for k in queue_len.values() if k), None), queue_len=queue_len,
+                         size=size, seeds=list(seeds))
     for seed in seeds:
         for row, config in rows.items():
             run_dir = osp.join(work_dir, run_dir_name(row, seed))
@@ -127,7 +135,7 @@ def run(work_dir: str, seeds: Sequence[int], rows: Dict[str, str], options: Opti
             torch.save(dict(state_dict=model.state_dict(), meta=dict(seed=seed)), init_ckpt)
             if row == next(iter(rows)):
                 results['top1'][RANDOM].append(probe.top1(student_map(model)))
-                if seed == seeds[0]:
+                if seed == seeds[0] and hasattr(model.teacher, 'backbone_map'):  # a frozen released teacher
                     results['top1'][TEACHER].append(probe.top1(model.teacher.backbone_map))
             last = train(config, run_dir, seed, init_ckpt, options, cfgs[row].train_cfg.max_epochs)
             model.load_state_dict(torch.load(last, map_location='cpu', weights_only=True)['state_dict'])
@@ -153,15 +161,18 @@ def final_loss(losses: List[float], last: int = 20) -> float:
 
 def table(results: dict) -> str:
     """The results as a markdown table: top-1 mean ± std over seeds, final loss against chance."""
-    chance = chance_loss(results['num_negatives'])
     lines = ['| row | linear-probe top-1 (%) | runs | final training loss | below chance log(K+1) |',
              '|---|---|---|---|---|']
     for row, values in results['top1'].items():
+        if not values:  # no released teacher among the rows
+            continue
         mean, std = mean_std(values)
         loss = results['loss'].get(row)
         if loss:
             final = statistics.mean(final_loss(run) for run in loss)
-            loss_cells = f'{final:.2f} | {chance - final:.2f} nat'
+            num_negatives = results.get('queue_len', {}).get(row, results['num_negatives'])
+            below = f'{chance_loss(num_negatives) - final:.2f} nat' if num_negatives else '- (no K)'
+            loss_cells = f'{final:.2f} | {below}'
         else:
             loss_cells = '- | -'
         lines.append(f'| {row} | {mean:.1f} ± {std:.1f} | {len(values)} | {loss_cells} |')

@@ -95,7 +95,9 @@ def swav_resnet50(seed: int = 0) -> Dict:
     randomize_bn_statistics(head, generator)
     return _marked({**_prefixed('module.', _resnet50(generator), skip='fc.'),
                     **_prefixed('module.projection_head.', head),
-                    'module.prototypes.weight': torch.randn(3000, 128)})
+                    # SwAV's nn.Linear(128, 3000, bias=False), its rows normalized as SwAV does before each step
+                    'module.prototypes.weight': nn.functional.normalize(
+                        nn.Linear(128, 3000, bias=False).weight.detach(), dim=1)})
 
 
 def byol_resnet50(seed: int = 0) -> Dict:

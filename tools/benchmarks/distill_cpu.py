@@ -2,12 +2,14 @@
 
     python tools/benchmarks/distill_cpu.py --docs            # 3 seeds x 3 rows; writes docs/ (about 65 min alone)
     python tools/benchmarks/distill_cpu.py --quick --seeds 1 --rows PCD --work-dir /tmp/q   # minutes
+    python tools/benchmarks/distill_cpu.py --seeds 1 --rows DINO SSLight --work-dir work_dirs/distill_cpu_dino
 
 Pre-trains ResNet-18 students with tools/train.py on the unlabelled train images of data/cifar10_mini (configs in
-configs/pcd/cpu/), probes each with a linear classifier on frozen pooled features, and prints a markdown table
-(top-1 mean ± std over seeds, final loss against log(K+1)); with --docs, writes it, the loss curves and the
-pictures of seed 0's students (feature maps, t-SNE, ERFs; docs/analysis.md) to
-docs/distillation_benchmark_{table.md,loss.png,feature_maps.png,tsne.png,erf.png}. See docs/distillation_benchmark.md.
+configs/pcd/cpu/; on request the peers without a teacher, DINO and SSLight: configs/{dino,sslight}/cpu/), probes
+each with a linear classifier on frozen pooled features, and prints a markdown table (top-1 mean ± std over seeds,
+final loss against log(K+1)); with --docs, writes it, the loss curves and the pictures of seed 0's students (feature
+maps, t-SNE, ERFs; docs/analysis.md) to docs/distillation_benchmark_{table.md,loss.png,feature_maps.png,tsne.png,erf.png}.
+See docs/distillation_benchmark.md.
 
     python tools/benchmarks/distill_cpu.py --docs --figures-only --work-dir work_dirs/distill_cpu  # redraw, no training
 """
@@ -19,12 +21,15 @@ from mmpcd.evaluation import distillation_benchmark as bench
 from mmpcd.paths import REPO_ROOT
 from mmpcd.evaluation.distillation_figures import figures
 
+ALL_ROWS = {**bench.ROWS, **bench.PEER_ROWS}
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--seeds', type=int, default=3, help='runs per row, seeds 0..N-1')
-    parser.add_argument('--rows', nargs='+', choices=sorted(bench.ROWS), default=sorted(bench.ROWS),
-                        help='rows that pre-train a student (random init and teacher are always scored)')
+    parser.add_argument('--rows', nargs='+', choices=sorted(ALL_ROWS), default=sorted(bench.ROWS),
+                        help='rows that pre-train a student (random init and a released teacher are always scored); '
+                        f'default: the PCD rows, {sorted(bench.ROWS)}')
     parser.add_argument('--quick', action='store_true',
                         help=f'stop each run early ({bench.QUICK_OPTIONS}), for tests')
     parser.add_argument('--work-dir', default='work_dirs/distill_cpu')
@@ -39,7 +44,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    rows = {row: bench.ROWS[row] for row in sorted(args.rows, key=list(bench.ROWS).index)}
+    rows = {row: ALL_ROWS[row] for row in sorted(args.rows, key=list(ALL_ROWS).index)}
     if args.figures_only:
         with open(osp.join(args.work_dir, 'results.json')) as f:
             results = json.load(f)

@@ -58,6 +58,18 @@ def _swav(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
     return _split(state_dict, 'module.', 'module.projection_head.', ignored=('module.prototypes.', ))
 
 
+def _swav_prototypes(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
+    """SwAV ResNet-50 with its prototypes (OSS offline, appendix A.8: the frozen teacher's codes): the ``swav``
+    split, the head also holding ``prototypes.weight`` (K x 128) from ``module.prototypes.weight``."""
+    backbone, head = _swav(checkpoint)
+    prototypes = {k[len('module.'):]: v for k, v in checkpoint.items() if k.startswith('module.prototypes.')}
+    if not prototypes:
+        raise CheckpointMismatchError(
+            "expected SwAV's prototypes ('module.prototypes.weight') in swav_800ep_pretrain.pth.tar; found none "
+            f"(keys such as {_found(checkpoint)}). The offline OSS teacher needs a SwAV checkpoint with them.")
+    return backbone, {**head, **prototypes}
+
+
 def _byol(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
     """BYOL ResNet-50 in mmselfsup 1.x's layout: the target network ``target_net.module.{0,1}``, its
     ``NonLinearNeck`` ``fc0 - bn0 - fc1`` (Linear with bias - BN1d - ReLU - Linear without bias:
@@ -148,6 +160,7 @@ TEACHER_FORMATS: Dict[str, TeacherFormat] = {f.name: f for f in (
     TeacherFormat('mocov3', _mocov3_resnet, makers.mocov3_resnet50),
     TeacherFormat('mocov3_vit', _mocov3_vit, makers.mocov3_vit_base),
     TeacherFormat('swav', _swav, makers.swav_resnet50),
+    TeacherFormat('swav_prototypes', _swav_prototypes, makers.swav_resnet50),
     TeacherFormat('byol', _byol, makers.byol_resnet50),
     TeacherFormat('byol_airl', _byol_airl, makers.byol_airl_resnet50),
     TeacherFormat('barlowtwins', _barlowtwins, makers.barlowtwins_resnet50),

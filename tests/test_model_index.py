@@ -15,6 +15,8 @@ from mmengine.config import Config
 from conftest import REPO
 
 README = osp.join(REPO, 'configs', 'pcd', 'README.md')
+#: Collections whose metafile names no paper, and why.
+NO_PAPER = {'OSS': 'only its appendix is in ../shared/papers, and the appendix does not give the title'}
 #: The config folders with a model card of their own (the downstream folders' is docs/downstream.md).
 CARDS = sorted(osp.dirname(p) for p in glob.glob(osp.join(REPO, 'configs', '*', 'README.md')))
 
@@ -44,7 +46,10 @@ def test_model_index_imports_every_metafile():
     names = [c.name for c in index.collections]
     assert len(names) == len(set(names)), 'duplicate collection names'
     for collection in index.collections:
-        assert collection.paper['Title'] and collection.paper['URL'], collection.name
+        if collection.name in NO_PAPER:
+            assert collection.paper is None, f'{collection.name} names its paper now: remove it from NO_PAPER'
+        else:
+            assert collection.paper['Title'] and collection.paper['URL'], collection.name
         assert osp.isfile(osp.join(REPO, collection.readme)), f'{collection.name}: no README {collection.readme}'
     pcd = {c.name: c for c in index.collections}['PCD']
     assert pcd.paper['Title'] == 'Pixel-Wise Contrastive Distillation'

@@ -23,7 +23,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import set_random_seed
 
 from mmselfsup.registry import MODELS
-from ..visualization import chance_loss, plot_loss_curves
+from ..visualization import plot_loss_curves
 from .linear_probe import linear_probe, load_images, pooled_features, read_labelled_list
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -33,6 +33,8 @@ ROWS = {
     'PCD': osp.join(CONFIGS, 'pcd_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py'),
     'PCD w/o MHSA': osp.join(CONFIGS, 'pcd_resnet18-effnetlite0-wo-mhsa_1xb32-lars-15e_cifar10-mini.py'),
     'image-level PCD': osp.join(CONFIGS, 'pcd_resnet18-effnetlite0-image-level_1xb32-lars-15e_cifar10-mini.py'),
+    'SEED': osp.join(REPO, 'configs', 'seed', 'cpu', 'seed_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py'),
+    'DisCo': osp.join(REPO, 'configs', 'disco', 'cpu', 'disco_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py'),
 }
 RANDOM, TEACHER = 'random initialisation', 'teacher (EfficientNet-Lite0, pooled backbone)'
 #: ``--quick``: the first epochs of the same schedule, for the test.
@@ -112,7 +114,8 @@ def run(work_dir: str, seeds: Sequence[int], rows: Dict[str, str], options: Opti
     preprocessor = first.model.data_preprocessor
     probe = ProbeData(osp.join(REPO, data_root), size, preprocessor.mean, preprocessor.std)
     results: dict = dict(top1={RANDOM: [], TEACHER: [], **{row: [] for row in rows}}, loss={row: [] for row in rows},
-                         num_negatives=first.model.head.queue_len, size=size, seeds=list(seeds))
+                         chance={}, num_negatives=first.model.get('queue', first.model.head).queue_len, size=size,
+                         seeds=list(seeds))
     for seed in seeds:
         for row, config in rows.items():
             run_dir = osp.join(work_dir, f'{row.replace(" ", "_").replace("/", "")}_seed{seed}')
@@ -128,7 +131,9 @@ def run(work_dir: str, seeds: Sequence[int], rows: Dict[str, str], options: Opti
             model.load_state_dict(torch.load(last, map_location='cpu', weights_only=True)['state_dict'])
             results['top1'][row].append(probe.top1(student_map(model)))
             with open(osp.join(run_dir, 'loss_curve.json')) as f:
-                results['loss'][row].append(json.load(f)['losses'])
+                curve = json.load(f)
+            results['loss'][row].append(curve['losses'])
+            results['chance'][row] = curve['chance']  # None: the loss is not InfoNCE alone (DisCo)
             print(f'seed {seed}, {row}: top-1 {results["top1"][row][-1]:.1f} '
                   f'(random init {results["top1"][RANDOM][-1]:.1f})', flush=True)
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
@@ -148,7 +153,6 @@ def final_loss(losses: List[float], last: int = 20) -> float:
 
 def table(results: dict) -> str:
     """The results as a markdown table: top-1 mean ± std over seeds, final loss against chance."""
-    chance = chance_loss(results['num_negatives'])
     lines = ['| row | linear-probe top-1 (%) | runs | final training loss | below chance log(K+1) |',
              '|---|---|---|---|---|']
     for row, values in results['top1'].items():
@@ -156,7 +160,8 @@ def table(results: dict) -> str:
         loss = results['loss'].get(row)
         if loss:
             final = statistics.mean(final_loss(run) for run in loss)
-            loss_cells = f'{final:.2f} | {chance - final:.2f} nat'
+            chance = results['chance'][row]
+            loss_cells = f'{final:.2f} | ' + (f'{chance - final:.2f} nat' if chance is not None else '-')
         else:
             loss_cells = '- | -'
         lines.append(f'| {row} | {mean:.1f} ± {std:.1f} | {len(values)} | {loss_cells} |')

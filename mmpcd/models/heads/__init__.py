@@ -1,4 +1,6 @@
+from .embedding_queue import EmbeddingQueue
 from .image_contrast_head import ImageContrastHead
 from .pixel_contrast_head import PixelContrastHead
+from .similarity_distill_head import SimilarityDistillHead
 
-__all__ = ['ImageContrastHead', 'PixelContrastHead']
+__all__ = ['EmbeddingQueue', 'ImageContrastHead', 'PixelContrastHead', 'SimilarityDistillHead']

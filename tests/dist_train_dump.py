@@ -1,31 +1,33 @@
 """Run by tests/test_distributed.py under torch.distributed.run: tools/train.py's job, then each rank
-dumps its queue, student weights, learning rate and the teacher keys it enqueued to WORK_DIR/rank{R}.pth.
+dumps its queue, student weights, learning rate and the keys it enqueued to WORK_DIR/rank{R}.pth.
 Takes tools/train.py's arguments."""
 import os.path as osp
 import sys
 
 import torch
-import torch.nn.functional as F
 from mmengine.dist import get_rank, get_world_size
+
+from mmpcd.models import EmbeddingQueue
 
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools'))
 from train import build_runner, parse_args  # noqa: E402
 
 runner = build_runner(parse_args())
 model = runner.model.module
+queue = next(m for m in model.modules() if isinstance(m, EmbeddingQueue))  # PCD's and SEED's head, DisCo's queue
 local_keys = []
-enqueue = model.head.enqueue
+push = queue.push
 
 
-def recording_enqueue(teacher: torch.Tensor) -> None:
-    local_keys.append(F.normalize(teacher.float().mean(dim=(2, 3)), dim=1))
-    enqueue(teacher)
+def recording_push(keys: torch.Tensor) -> None:
+    local_keys.append(keys.float())
+    push(keys)
 
 
-model.head.enqueue = recording_enqueue
+queue.push = recording_push
 runner.train()
 torch.save(
-    dict(queue=model.head.queue, queue_ptr=model.head.queue_ptr, keys=local_keys, world_size=get_world_size(),
-         params={k: v.detach() for k, v in model.named_parameters() if v.requires_grad},
+    dict(queue=queue.queue, queue_ptr=queue.queue_ptr, keys=local_keys, world_size=get_world_size(),
+         params={k: v.detach() for k, v in model.named_parameters() if not k.startswith('teacher.')},
          initial_lr=runner.optim_wrapper.param_groups[0]['initial_lr'], iters=runner.iter),
     osp.join(runner.work_dir, f'rank{get_rank()}.pth'))

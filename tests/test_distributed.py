@@ -17,7 +17,8 @@ BATCH, QUEUE = 2, 48
 RUNS = {
     'PCD': ('configs/pcd_r18_demo.py', 'model.head.queue_len', 2),
     'SEED': ('configs/seed/cpu/seed_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py', 'model.head.queue_len', 2),
-    'DisCo': ('configs/disco/cpu/disco_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py', 'model.queue.queue_len', 1),
+    'DisCo': ('configs/disco/cpu/disco_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py', 'model.queue.queue_len',
+              1),
 }
 
 

@@ -29,8 +29,8 @@ SKIPPED = {
     '.venv/': 'made by tools/setup.sh',
     '~/': "the user's home (wheel cache)",
 }
-# Paths of other repositories (mmselfsup, detectron2, MoCo, PixPro, revisitAIRL, the official PCD code) that
-# the docs cite as sources; each is matched as a whole token.
+# Paths of other repositories (mmselfsup, detectron2, MoCo, PixPro, revisitAIRL, the official PCD code, SEED,
+# CompRess) that the docs cite as sources; each is matched as a whole token.
 UPSTREAM = {
     'configs/selfsup/_base_/models/byol.py': "mmselfsup 1.x's BYOL config",
     'coco/mask-rcnn_r50-c4_ms-1x_coco.py': "mmselfsup 1.0.0's configs/benchmarks/mmdetection/",
@@ -42,6 +42,12 @@ UPSTREAM = {
     'utils/__init__.py': "revisitAIRL's get_state_dict",
     'models/utils/mlp.py': "revisitAIRL's get_mlp",
     'pcd/teacher_model/byol_resnet50.py': 'the official PCD code (allo-rene/pcd)',
+    'seed/builder.py': 'jacobswan1/SEED (docs/seed.md)',
+    'tools/opts.py': 'jacobswan1/SEED (docs/seed.md)',
+    'main.py': 'jacobswan1/SEED (docs/seed.md)',
+    'nn/compress_loss.py': 'UMBCvision/CompRess (docs/compress.md)',
+    'train_student_one_queue.py': 'UMBCvision/CompRess (docs/compress.md)',
+    'train_student.py': 'UMBCvision/CompRess (docs/compress.md)',
 }
 PATH_CHARS = r'[A-Za-z0-9_.\-/{},*~:]+'
 

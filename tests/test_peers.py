@@ -97,20 +97,26 @@ def test_queue_is_a_ring_buffer():
     torch.testing.assert_close(queue.queue.t(), keys[[5, 6, 2, 3, 4]])
 
 
+def small_queue(model_cfg: dict, teacher_ckpt: str) -> dict:
+    """A model config with the random released-layout teacher and a queue of QUEUE keys (the head's, or DisCo's)."""
+    model_cfg = {**copy.deepcopy(model_cfg), 'teacher_ckpt': teacher_ckpt}
+    (model_cfg.get('queue') or model_cfg['head'])['queue_len'] = QUEUE
+    return model_cfg
+
+
+def base_model(name: str) -> dict:
+    """The model of configs/_base_/models/{name}_r18.py."""
+    return Config.fromfile(osp.join(REPO, 'configs', '_base_', 'models', f'{name}_r18.py')).model.to_dict()
+
+
 @pytest.fixture
 def seed_cfg(mocov3_ckpt) -> dict:
-    cfg = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'models', 'seed_r18.py')).model.to_dict()
-    cfg.update(teacher_ckpt=mocov3_ckpt)
-    cfg['head']['queue_len'] = QUEUE
-    return cfg
+    return small_queue(base_model('seed'), mocov3_ckpt)
 
 
 @pytest.fixture
 def disco_cfg(mocov3_ckpt) -> dict:
-    cfg = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'models', 'disco_r18.py')).model.to_dict()
-    cfg.update(teacher_ckpt=mocov3_ckpt)
-    cfg['queue']['queue_len'] = QUEUE
-    return cfg
+    return small_queue(base_model('disco'), mocov3_ckpt)
 
 
 def released_head(mocov3_ckpt) -> nn.Sequential:
@@ -119,7 +125,8 @@ def released_head(mocov3_ckpt) -> nn.Sequential:
     head = nn.Sequential(nn.Linear(2048, 4096, bias=False), nn.BatchNorm1d(4096), nn.ReLU(),
                          nn.Linear(4096, 256, bias=False))
     prefix = 'module.momentum_encoder.fc.'
-    head.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix) and k[len(prefix)] < '4'})
+    layers = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    head.load_state_dict({k: v for k, v in layers.items() if int(k.split('.')[0]) < 4})  # fc.4: the last BN
     return head.eval()
 
 
@@ -129,7 +136,8 @@ def test_teacher_embedding_is_the_released_head_on_the_pooled_backbone(seed_cfg,
     pooled = model.teacher.backbone_map(images).mean(dim=(2, 3))
     with torch.no_grad():
         expected = released_head(mocov3_ckpt)(pooled)  # Conv1x1 and Linear sum in different orders: fp32 error
-    torch.testing.assert_close(model.teacher.embedding(images), expected, rtol=1e-4, atol=1e-5 * expected.abs().max().item())
+    torch.testing.assert_close(model.teacher.embedding(images), expected, rtol=1e-4,
+                               atol=1e-5 * expected.abs().max().item())
     assert model.neck.mlp[2].out_features == 256 and model.head.queue.shape == (256, QUEUE)  # follow the teacher
 
 
@@ -216,13 +224,10 @@ CONFIGS = sorted(c for d in ('seed', 'disco', 'compress') for c in glob.glob(osp
 @pytest.mark.parametrize('config', CONFIGS, ids=osp.basename)
 def test_configs_build_from_released_teacher_layouts(config, mocov3_ckpt):
     """Every peer config builds its model from a MoCo v3 file in the released layout; the embedding widths follow."""
-    cfg = Config.fromfile(config)
-    model_cfg = cfg.model.to_dict()
-    model_cfg['teacher_ckpt'] = mocov3_ckpt
-    (model_cfg.get('queue') or model_cfg['head'])['queue_len'] = QUEUE  # CompRess's 128000 x 2048 is 1 GB
+    model_cfg = small_queue(Config.fromfile(config).model.to_dict(), mocov3_ckpt)  # CompRess's 128000 x 2048: 1 GB
     model = MODELS.build(model_cfg).eval()
     assert isinstance(model, (SEED, DisCo))
     views = [torch.randn(2, 3, 64, 64)] * 2
     width = 256 if model_cfg['teacher']['neck'] is not None else 2048  # the head's output, or the pooled backbone
-    assert model.student_embedding(views[0]).shape == (2, width) and model.teacher.embedding(views[0]).shape == (2, width)
+    assert model.student_embedding(views[0]).shape == model.teacher.embedding(views[0]).shape == (2, width)
     assert torch.isfinite(sum(model.loss(views, []).values()))

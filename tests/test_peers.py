@@ -12,6 +12,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 from torch import nn
 
+from mmpcd.export import extract_backbone
 from mmpcd.models import SEED, DisCo, EmbeddingQueue, similarity_distillation_loss
 from mmselfsup.registry import MODELS
 
@@ -186,7 +187,8 @@ def demo_loader(batch_size: int = 4):
 @pytest.mark.parametrize('name', ['seed', 'disco'])
 def test_real_train_steps_change_the_student_not_the_teacher(name, seed_cfg, disco_cfg):
     """Three steps on real images (data/coco_mini): the teacher is bit for bit the same, the student learns, the
-    queue holds the step's normalized keys; DisCo's key encoder is the exponential moving average of the student."""
+    queue holds the step's normalized keys; DisCo's key encoder is the exponential moving average of the student;
+    the export takes the student backbone alone."""
     cfg, loader = demo_loader()
     model = MODELS.build(seed_cfg if name == 'seed' else disco_cfg)
     model.init_weights()
@@ -213,6 +215,9 @@ def test_real_train_steps_change_the_student_not_the_teacher(name, seed_cfg, dis
         expected = 0.999 * (0.999 * students[0][w] + 0.001 * students[1][w]) + 0.001 * students[2][w]
         torch.testing.assert_close(model.encoder_k.module[0].state_dict()[w], expected)
         assert not any(p.requires_grad for p in model.encoder_k.parameters())
+    exported = extract_backbone(dict(state_dict=model.state_dict()))  # the export of every algorithm: the student's
+    assert exported.keys() == model.backbone.state_dict().keys()  # backbone only (not DisCo's key encoder)
+    assert all(torch.equal(v, model.backbone.state_dict()[k]) for k, v in exported.items())
     in_optimizer = {id(p) for g in optim_wrapper.param_groups for p in g['params']}
     assert not any(id(p) in in_optimizer for p in [*model.teacher.parameters(), *getattr(
         model, 'encoder_k', nn.Identity()).parameters()])

@@ -1,4 +1,4 @@
-# SEED's ResNet-18 recipe (Sec. 4.1; main.py, tools/opts.py): one MoCo v2 view per image, seen by student and
+# SEED's ResNet-18 recipe (its main.py, tools/opts.py): one MoCo v2 view per image, seen by student and
 # teacher; SGD lr 0.03 x batch/256, 5 warm-up epochs (main.py sets args.warmup_epochs = 5), cosine, 200 epochs;
 # 8 processes x 32 = 256.
 _base_ = [

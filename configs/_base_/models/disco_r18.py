@@ -1,5 +1,5 @@
 # DisCo (Gao et al. ECCV 2022) on MoCo v2: ResNet-18 student with MoCo v2's projection (Linear - ReLU - Linear), its
-# hidden width enlarged to 2048 against the distilling bottleneck (Sec. 3.3), a momentum encoder (m = 0.999), a
+# hidden width enlarged to 2048 against the distilling bottleneck, a momentum encoder (m = 0.999), a
 # queue of 65536 keys and τ = 0.2 (MoCo v2's); consistency (MSE) with the teacher's embedding, λ = 1. The teacher,
 # its checkpoint and the input normalization are PCD's; the projection's output and the queue follow its embedding.
 _base_ = './pcd_r18.py'

@@ -9,7 +9,7 @@ model = dict(
     data_preprocessor=_base_.model.data_preprocessor,
     backbone=_base_.model.backbone,
     neck=dict(type='MoCoV2Neck', in_channels=512, hid_channels=512),
-    # SEED's tools/opts.py: --queue 65536, --temp 0.2 (student); τ_T = 0.01 (the paper, Sec. 4.1; the code's
+    # SEED's tools/opts.py: --queue 65536, --temp 0.2 (student); τ_T = 0.01 (the paper's, docs/seed.md; the code's
     # default --distill-t is 1e-4)
     head=dict(type='SimilarityDistillHead', queue_len=65536, student_temperature=0.2, teacher_temperature=0.01),
     teacher=_base_.model.teacher,

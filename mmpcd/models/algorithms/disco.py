@@ -20,14 +20,14 @@ class DisCo(ImageDistiller):
     queue of keys; mmselfsup's ``ContrastiveHead``) plus a consistency loss,
     the squared error between the student's and the frozen teacher's
     ℓ2-normalized final embeddings of the same view, averaged over the
-    images (DisCo, Sec. 3.2)::
+    images (DisCo's method; its code was not available to check)::
 
         L = L_MoCo(q, k, Q) + λ · 1/N Σ_i ‖q_i - t_i‖²,   q = ℓ2(g_S(f_S(x_1))), t = ℓ2(g_T(f_T(x_1)))
 
     (The mean over the C channels too, ``F.mse_loss``, would divide the
     consistency term by C and leave it negligible beside the InfoNCE term.)
 
-    DisCo's fix of the "distilling bottleneck" (Sec. 3.3) is the student
+    DisCo's fix of the "distilling bottleneck" is the student
     projection's larger hidden width (``neck.hid_channels``, 2048 in the
     configs). The momentum encoder is mmengine's
     ``ExponentialMovingAverage`` of backbone and projection, as in

@@ -14,7 +14,7 @@ class SEED(ImageDistiller):
     The student (backbone, pooled, projection MLP) embeds each view; the
     frozen teacher embeds the same view. The student's softmax over its
     similarities to [teacher embedding; queue of teacher embeddings] matches
-    the teacher's by cross-entropy (SEED eq. 4, :class:`SimilarityDistillHead`);
+    the teacher's by cross-entropy (SEED's loss, :class:`SimilarityDistillHead`);
     then the teacher embeddings are enqueued. With ``head.with_positive=False``
     and equal temperatures this is CompRess-1q (Koohpayegani et al. NeurIPS
     2020): the anchors are the queue alone (``configs/compress/``).

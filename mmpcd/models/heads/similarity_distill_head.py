@@ -14,15 +14,16 @@ class SimilarityDistillHead(EmbeddingQueue):
 
     Computes :func:`~mmpcd.models.losses.similarity_distillation_loss` between
     the ℓ2-normalized student and teacher image embeddings; the teacher
-    embeddings are then gathered from all processes and enqueued (SEED,
-    Sec. 3.2: "the queue is updated by the teacher's embeddings").
+    embeddings are then gathered from all processes and enqueued (SEED's
+    ``seed/builder.py``: ``_dequeue_and_enqueue(t_emb)``).
 
     Args:
         queue_len: Number of queued teacher embeddings K. Defaults to 65536
             (SEED's ``--queue``).
         feat_dim: Their dimension. Defaults to 128 (SEED's ``--dim``).
         student_temperature: τ_S. Defaults to 0.2 (SEED's ``--temp``).
-        teacher_temperature: τ_T. Defaults to 0.01 (SEED, Sec. 4.1).
+        teacher_temperature: τ_T. Defaults to 0.01 (the paper's; its code's
+            default ``--distill-t`` is 1e-4: ``docs/seed.md``).
         with_positive: Whether the teacher's own embedding is the first
             anchor (SEED); False: the queue alone (CompRess-1q).
         init_cfg: Initialization config.

@@ -9,14 +9,16 @@ def similarity_distillation_loss(student: torch.Tensor, teacher: torch.Tensor, q
 
     With ``z^S``, ``z^T`` the ℓ2-normalized student and teacher embeddings of
     an image and ``d = [z^T; Q]`` the teacher embedding followed by the K
-    queued teacher embeddings (SEED, Fang et al. ICLR 2021, Sec. 3.2, eq. 3-4)::
+    queued teacher embeddings (SEED, Fang et al. ICLR 2021, its method; as
+    jacobswan1/SEED's ``seed/builder.py`` computes it)::
 
         p^T_j = softmax_j(z^T · d_j / τ_T),  p^S_j = softmax_j(z^S · d_j / τ_S)
         L = 1/N Σ_i Σ_j -p^T_ij log p^S_ij
 
     Without the positive (``with_positive=False``) ``d = Q``: the teacher's
     and the student's similarities to the same anchors, CompRess-1q
-    (Koohpayegani et al. NeurIPS 2020, Sec. 3), whose KL divergence is this
+    (Koohpayegani et al. NeurIPS 2020; ``CompReSSA`` of UMBCvision/CompRess's
+    ``nn/compress_loss.py``), whose KL divergence is this
     cross-entropy minus the teacher's entropy (a constant for the student:
     the same gradient).
 

@@ -13,14 +13,27 @@ from conftest import REPO
 BATCH, QUEUE = 2, 48
 
 
+#: config, its queue's length option, keys enqueued per image and process: PCD and SEED both views' teacher
+#: embeddings, DisCo one key (view 2, its momentum encoder's). The CPU benchmark configs, on data/coco_mini's 24 images.
+RUNS = {
+    'PCD': ('configs/pcd_r18_demo.py', 'model.head.queue_len', 2),
+    'SEED': ('configs/seed/cpu/seed_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py', 'model.head.queue_len', 2),
+    'DisCo': ('configs/disco/cpu/disco_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py', 'model.queue.queue_len',
+              1),
+}
+
+
 @pytest.mark.slow
-def test_two_processes_share_queue_and_weights(tmp_path):
+@pytest.mark.parametrize('algorithm', RUNS)
+def test_two_processes_share_queue_and_weights(algorithm, tmp_path):
+    config, queue_option, keys_per_image = RUNS[algorithm]
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29533',
-           'tests/dist_train_dump.py', 'configs/pcd_r18_demo.py', '--launcher', 'pytorch',
-           '--work-dir', str(tmp_path), '--cfg-options',
-           f'train_dataloader.batch_size={BATCH}', 'train_dataloader.num_workers=0', 'train_cfg.max_epochs=1',
+           'tests/dist_train_dump.py', config, '--launcher', 'pytorch',
+           '--work-dir', str(tmp_path), '--cfg-options', 'train_dataloader.dataset.data_root=data/coco_mini',
+           f'train_dataloader.batch_size={BATCH}', 'train_dataloader.num_workers=0',
+           'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1',
            'train_dataloader.dataset.pipeline.1.transforms.0.0.size=64',
-           'train_dataloader.dataset.pipeline.1.transforms.1.0.size=64', f'model.head.queue_len={QUEUE}',
+           'train_dataloader.dataset.pipeline.1.transforms.1.0.size=64', f'{queue_option}={QUEUE}',
            'auto_scale_lr.enable=True']  # the demo trains at lr 1.0 unscaled; the paper's recipe scales
     out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
@@ -28,15 +41,16 @@ def test_two_processes_share_queue_and_weights(tmp_path):
     assert ranks[0]['world_size'] == 2
     iters = ranks[0]['iters']
     assert iters == 24 // (2 * BATCH)  # the 24 images are split between the ranks
-    per_step = 2 * 2 * BATCH  # ranks x views x images
+    per_step = 2 * keys_per_image * BATCH  # ranks x keys per image x images
     for rank in ranks:
         assert int(rank['queue_ptr']) == iters * per_step % QUEUE
         # linear scaling by the global batch: 1.0 x (2 processes x BATCH) / 256
         assert rank['initial_lr'] == pytest.approx(1.0 * 2 * BATCH / 256)
     assert torch.equal(ranks[0]['queue'], ranks[1]['queue'])
-    for name, value in ranks[0]['params'].items():
+    assert ranks[0]['params'].keys() == ranks[1]['params'].keys()
+    for name, value in ranks[0]['params'].items():  # DisCo's momentum encoder included
         assert torch.equal(value, ranks[1]['params'][name]), name
-    # the last step wrote rank 0's keys (view 1, view 2), then rank 1's, ending at the pointer
+    # the last step wrote rank 0's keys, then rank 1's, ending at the pointer
     end = int(ranks[0]['queue_ptr']) or QUEUE
     written = ranks[0]['queue'][:, end - per_step:end].t()
     expected = torch.cat([ranks[0]['keys'][-1], ranks[1]['keys'][-1]])

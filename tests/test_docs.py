@@ -31,8 +31,8 @@ SKIPPED = {
     '.venv/': 'made by tools/setup.sh',
     '~/': "the user's home (wheel cache)",
 }
-# Paths of other repositories (mmselfsup, detectron2, MoCo, PixPro, revisitAIRL, the official PCD code) that
-# the docs cite as sources; each is matched as a whole token.
+# Paths of other repositories (mmselfsup, detectron2, MoCo, PixPro, revisitAIRL, the official PCD code, SEED,
+# CompRess) that the docs cite as sources; each is matched as a whole token.
 UPSTREAM = {
     'configs/selfsup/_base_/models/byol.py': "mmselfsup 1.x's BYOL config",
     'coco/mask-rcnn_r50-c4_ms-1x_coco.py': "mmselfsup 1.0.0's configs/benchmarks/mmdetection/",
@@ -49,6 +49,12 @@ UPSTREAM = {
     'src/sslight/model/dino.py': 'saic-fi/SSLight',
     'src/config/defaults.py': 'saic-fi/SSLight',
     'configs/selfsup/_base_/datasets/imagenet_swav_mcrop-2-6.py': "mmselfsup 1.0.0's SwAV multi-crop pipeline",
+    'seed/builder.py': 'jacobswan1/SEED (docs/seed.md)',
+    'tools/opts.py': 'jacobswan1/SEED (docs/seed.md)',
+    'main.py': 'jacobswan1/SEED (docs/seed.md)',
+    'nn/compress_loss.py': 'UMBCvision/CompRess (docs/compress.md)',
+    'train_student_one_queue.py': 'UMBCvision/CompRess (docs/compress.md)',
+    'train_student.py': 'UMBCvision/CompRess (docs/compress.md)',
 }
 PATH_CHARS = r'[A-Za-z0-9_.\-/{},*~:]+'
 

@@ -15,6 +15,12 @@ from mmengine.config import Config
 from conftest import REPO
 
 README = osp.join(REPO, 'configs', 'pcd', 'README.md')
+#: The papers' titles, checked against each collection's metafile.
+TITLES = {'PCD': 'Pixel-Wise Contrastive Distillation',
+          'SEED': 'SEED: Self-supervised Distillation For Visual Representation',
+          'DisCo': ('DisCo: Remedying Self-supervised Learning on Lightweight Models with Distilled Contrastive '
+                    'Learning'),
+          'CompRess': 'CompRess: Self-Supervised Learning by Compressing Representations'}
 #: Collections whose metafile names no paper, and why.
 NO_PAPER = {'OSS': 'only its appendix is in ../shared/papers, and the appendix does not give the title'}
 #: The config folders with a model card of their own (the downstream folders' is docs/downstream.md).
@@ -51,8 +57,9 @@ def test_model_index_imports_every_metafile():
         else:
             assert collection.paper['Title'] and collection.paper['URL'], collection.name
         assert osp.isfile(osp.join(REPO, collection.readme)), f'{collection.name}: no README {collection.readme}'
-    pcd = {c.name: c for c in index.collections}['PCD']
-    assert pcd.paper['Title'] == 'Pixel-Wise Contrastive Distillation'
+    collections = {c.name: c for c in index.collections}
+    assert {name: collections[name].paper['Title'] for name in TITLES} == TITLES
+    pcd = collections['PCD']
     assert osp.normpath(osp.join(REPO, pcd.readme)) == README, pcd.readme
 
 

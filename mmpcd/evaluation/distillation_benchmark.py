@@ -33,6 +33,8 @@ ROWS = {
     'PCD': osp.join(CONFIGS, 'pcd_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py'),
     'PCD w/o MHSA': osp.join(CONFIGS, 'pcd_resnet18-effnetlite0-wo-mhsa_1xb32-lars-15e_cifar10-mini.py'),
     'image-level PCD': osp.join(CONFIGS, 'pcd_resnet18-effnetlite0-image-level_1xb32-lars-15e_cifar10-mini.py'),
+    'SEED': osp.join(REPO_ROOT, 'configs', 'seed', 'cpu', 'seed_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py'),
+    'DisCo': osp.join(REPO_ROOT, 'configs', 'disco', 'cpu', 'disco_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py'),
 }
 #: Peers that pre-train the same student without a teacher (docs/dino_sslight.md), run on request.
 PEER_ROWS = {
@@ -122,10 +124,10 @@ def run(work_dir: str, seeds: Sequence[int], rows: Dict[str, str], options: Opti
     preprocessor = first.model.data_preprocessor
     probe = ProbeData(osp.join(REPO_ROOT, data_root), size, preprocessor.mean, preprocessor.std)
     # K of each contrastive row (None: a loss without a chance level log(K+1), as DINO's)
-    queue_len = {row: cfg.model.head.get('queue_len') for row, cfg in cfgs.items()}
+    queue_len = {row: cfg.model.get('queue', cfg.model.head).get('queue_len') for row, cfg in cfgs.items()}
     results: dict = dict(top1={RANDOM: [], TEACHER: [], **{row: [] for row in rows}}, loss={row: [] for row in rows},
-                         num_negatives=next((k for k in queue_len.values() if k), None), queue_len=queue_len,
-                         size=size, seeds=list(seeds))
+                         chance={}, num_negatives=next((k for k in queue_len.values() if k), None), size=size,
+                         seeds=list(seeds))
     for seed in seeds:
         for row, config in rows.items():
             run_dir = osp.join(work_dir, run_dir_name(row, seed))
@@ -141,7 +143,9 @@ def run(work_dir: str, seeds: Sequence[int], rows: Dict[str, str], options: Opti
             model.load_state_dict(torch.load(last, map_location='cpu', weights_only=True)['state_dict'])
             results['top1'][row].append(probe.top1(student_map(model)))
             with open(osp.join(run_dir, 'loss_curve.json')) as f:
-                results['loss'][row].append(json.load(f)['losses'])
+                curve = json.load(f)
+            results['loss'][row].append(curve['losses'])
+            results['chance'][row] = curve['chance']  # None: the loss is not InfoNCE alone (DisCo)
             print(f'seed {seed}, {row}: top-1 {results["top1"][row][-1]:.1f} '
                   f'(random init {results["top1"][RANDOM][-1]:.1f})', flush=True)
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
@@ -170,9 +174,9 @@ def table(results: dict) -> str:
         loss = results['loss'].get(row)
         if loss:
             final = statistics.mean(final_loss(run) for run in loss)
-            num_negatives = results.get('queue_len', {}).get(row, results['num_negatives'])
-            below = f'{chance_loss(num_negatives) - final:.2f} nat' if num_negatives else '- (no K)'
-            loss_cells = f'{final:.2f} | {below}'
+            # results of runs before the per-row chance (PCD rows only) have one K for all
+            chance = results.get('chance', {}).get(row, chance_loss(results['num_negatives']))
+            loss_cells = f'{final:.2f} | ' + (f'{chance - final:.2f} nat' if chance is not None else '-')
         else:
             loss_cells = '- | -'
         lines.append(f'| {row} | {mean:.1f} ± {std:.1f} | {len(values)} | {loss_cells} |')

@@ -17,6 +17,31 @@ def _setdefault_checked(cfg: dict, key: str, value, where: str, reason: str) -> 
                          f'remove {where}.{key} from the config to take it from the teacher')
 
 
+def follow_teacher_embedding(teacher: dict, neck: dict, head: dict) -> Tuple[dict, dict]:
+    """The image-level peers' student projection and head configs, their widths following the teacher's embedding.
+
+    The embedding width is the teacher head's output width
+    (``teacher.neck.channels[-1]``), or, without a head, the backbone's: then
+    set ``neck.out_channels`` (checked against the built teacher by
+    :func:`check_teacher_width`). ``neck.out_channels`` and ``head.feat_dim``
+    take it unless set; a different value is an error naming both.
+
+    Returns:
+        Copies of ``neck`` and ``head``.
+    """
+    neck, head = copy.deepcopy(neck), copy.deepcopy(head)
+    adaptor = teacher.get('neck')
+    if adaptor is not None:
+        width = tuple(adaptor['channels'])[-1]
+        reason = f'the teacher head\'s output width (teacher.neck.channels={tuple(adaptor["channels"])})'
+        _setdefault_checked(neck, 'out_channels', width, 'model.neck', reason)
+    elif neck.get('out_channels') is None:
+        raise ValueError('model.teacher.neck=None takes the pooled teacher backbone map as the embedding: set '
+                         'model.neck.out_channels to its width (2048 for ResNet-50)')
+    _setdefault_checked(head, 'feat_dim', neck['out_channels'], 'model.head', 'model.neck.out_channels')
+    return neck, head
+
+
 def follow_teacher(teacher: dict, neck: dict, head: dict,
                    attention: Optional[dict]) -> Tuple[dict, dict, Optional[dict]]:
     """The student's φ, head and MHSA configs with the widths that follow the teacher filled in.

@@ -1,7 +1,10 @@
 from .dino_head import DINOHead
 from .feature_classifier import FeatureClassifier
+from .embedding_queue import EmbeddingQueue
 from .image_contrast_head import ImageContrastHead
 from .oss_head import OSSHead
 from .pixel_contrast_head import PixelContrastHead
+from .similarity_distill_head import SimilarityDistillHead
 
-__all__ = ['DINOHead', 'FeatureClassifier', 'ImageContrastHead', 'OSSHead', 'PixelContrastHead']
+__all__ = ['DINOHead', 'EmbeddingQueue', 'FeatureClassifier', 'ImageContrastHead', 'OSSHead', 'PixelContrastHead',
+           'SimilarityDistillHead']

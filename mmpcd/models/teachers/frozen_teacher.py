@@ -107,3 +107,15 @@ class FrozenTeacher(BaseModule):
         """
         feats = self.backbone_map(images)
         return self.neck(feats) if self.neck is not None else feats
+
+    @torch.inference_mode()
+    def embedding(self, images: torch.Tensor) -> torch.Tensor:
+        """The teacher's image embedding (N, C): its head applied to the pooled backbone map.
+
+        For the image-level peers (SEED, DisCo, CompRess). In eval mode the
+        adaptor on the pooled 1x1 map is exactly the released MLP head on the
+        pooled vector (every BN on its running statistics; CW-ReLU on one
+        pixel is ReLU). Without a head: the pooled backbone map.
+        """
+        pooled = self.backbone_map(images).mean(dim=(2, 3), keepdim=True)
+        return (self.neck(pooled) if self.neck is not None else pooled).flatten(1)

@@ -1,0 +1,8 @@
+# DisCo's ResNet-18 recipe (its README: main.py --lr 0.03 --batch-size 256 --moco-t 0.2 --aug-plus --mlp --cos,
+# 200 epochs): MoCo v2's two views and schedule; 8 processes x 32 = 256.
+_base_ = [
+    '../_base_/models/disco_r18.py',
+    '../_base_/datasets/imagenet_mocov2.py',
+    '../_base_/schedules/sgd_coslr-200e_in1k.py',
+    '../_base_/default_runtime.py',
+]

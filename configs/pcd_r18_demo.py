@@ -18,16 +18,9 @@ for view in train_pipeline[1]['transforms']:
 model = dict(head=dict(queue_len=256), channels_last=False, teacher=dict(channels_last=False))
 
 train_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=False,
-    pin_memory=False,
-    dataset=dict(
-        type='ImageFolder',
-        data_root='data/coco_mini',
-        ann_file='',
-        data_prefix=dict(img_path='train/'),
-        pipeline=train_pipeline))
+    batch_size=8, num_workers=2, persistent_workers=False, pin_memory=False,
+    dataset=dict(type='ImageFolder', data_root='data/coco_mini', ann_file='', data_prefix=dict(img_path='train/'),
+                 pipeline=train_pipeline))
 
 auto_scale_lr = dict(enable=False)
 warmup_epochs = 6

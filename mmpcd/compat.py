@@ -20,7 +20,6 @@ from mmengine.logging.history_buffer import HistoryBuffer
 
 from mmselfsup.registry import LOOPS, RUNNER_CONSTRUCTORS, RUNNERS
 
-
 _BUILTIN_STATISTICS = ('min', 'max', 'current', 'mean')
 
 
@@ -47,8 +46,12 @@ def apply() -> None:
     HistoryBuffer.__setstate__ = _history_buffer_setstate
     torch.serialization.add_safe_globals([
         # by the names pickle records, numpy 1 and 2 (the objects live in numpy.core._multiarray_umath)
-        *[(getattr(np.core.multiarray, name), f'{module}.multiarray.{name}')
-          for name in ('_reconstruct', 'scalar') for module in ('numpy.core', 'numpy._core')],
-        HistoryBuffer, np.ndarray, np.dtype,
-        *{type(np.dtype(t)) for t in ('float64', 'float32', 'int64', 'int32', 'bool')}, np.float64,
+        *[(getattr(np.core.multiarray, name), f'{module}.multiarray.{name}') for name in ('_reconstruct', 'scalar')
+          for module in ('numpy.core', 'numpy._core')],
+        HistoryBuffer,
+        np.ndarray,
+        np.dtype,
+        *{type(np.dtype(t))
+          for t in ('float64', 'float32', 'int64', 'int32', 'bool')},
+        np.float64,
     ])

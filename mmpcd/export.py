@@ -62,8 +62,8 @@ def norm_rescale(backbone: StateDict, scale: float = 0.25) -> StateDict:
             ResNet / MobileNet backbone).
     """
     check_scale(scale)
-    pairs = [(key[:-len('.weight')], _bn_after(key[:-len('.weight')]))
-             for key, value in backbone.items() if key.endswith('.weight') and value.dim() == 4]
+    pairs = [(key[:-len('.weight')], _bn_after(key[:-len('.weight')])) for key, value in backbone.items()
+             if key.endswith('.weight') and value.dim() == 4]
     pairs = [(conv, bn) for conv, bn in pairs if f'{bn}.running_var' in backbone]
     if not pairs:
         raise KeyError('NormRescale found no conv followed by a BN (conv1/bn1, x.conv/x.bn, downsample.0/1 names); '

@@ -25,6 +25,7 @@ queue.push = recording_push
 runner.train()
 torch.save(
     dict(queue=queue.queue, queue_ptr=queue.queue_ptr, keys=local_keys, world_size=get_world_size(),
-         params={k: v.detach() for k, v in model.named_parameters() if not k.startswith('teacher.')},
+         params={k: v.detach()
+                 for k, v in model.named_parameters() if not k.startswith('teacher.')},
          initial_lr=runner.optim_wrapper.param_groups[0]['initial_lr'], iters=runner.iter),
     osp.join(runner.work_dir, f'rank{get_rank()}.pth'))

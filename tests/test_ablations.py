@@ -68,8 +68,9 @@ def test_asymmetric_samples_one_view_from_a_symmetric_policy():
     multiview = cfg.train_dataloader.dataset.pipeline[1]
     view, = multiview['transforms']
     assert multiview['num_views'] == [1] and not cfg.model.symmetric
-    assert (view[4]['type'], view[4]['prob'], view[5]['type'], view[5]['prob']) == (
-        'RandomGaussianBlur', 0.55, 'RandomSolarize', 0.1)  # the mean of BYOL's (1.0, 0.1) and (0.0, 0.2)
+    assert (view[4]['type'], view[4]['prob'], view[5]['type'],
+            view[5]['prob']) == ('RandomGaussianBlur', 0.55, 'RandomSolarize', 0.1
+                                 )  # the mean of BYOL's (1.0, 0.1) and (0.0, 0.2)
 
 
 def test_image_level_loss_is_eq4_on_pooled_vectors(mocov3_ckpt):
@@ -120,6 +121,6 @@ def test_cross_view_pairs_each_student_view_with_the_other_teacher_view(mocov3_c
     views = [torch.randn(2, 3, 64, 64), torch.randn(2, 3, 64, 64)]
     with torch.no_grad():
         t1, t2 = model.teacher(views[0]), model.teacher(views[1])
-        expected = (model.head.loss(model.student_forward(views[0]), t2)
-                    + model.head.loss(model.student_forward(views[1]), t1)) / 2
+        expected = (model.head.loss(model.student_forward(views[0]), t2) +
+                    model.head.loss(model.student_forward(views[1]), t1)) / 2
         torch.testing.assert_close(model.loss(views, [])['loss'], expected)

@@ -55,7 +55,7 @@ def test_erf_support_of_a_conv_stack_is_its_receptive_field(depth):
     expected = torch.zeros(15, 15, dtype=torch.bool)
     expected[7 - depth:8 + depth, 7 - depth:8 + depth] = True
     assert torch.equal(support(erf), expected)
-    assert support(erf).sum() == (2 * depth + 1) ** 2
+    assert support(erf).sum() == (2 * depth + 1)**2
     assert mass_centre(erf) == (7, 7)
     assert mass_radius(erf, 1.0) == depth
     assert mass_radius(erf, 0.5) <= mass_radius(erf, 0.9) <= depth
@@ -90,7 +90,7 @@ def test_pca_matches_the_covariance_eigendecomposition():
     eigenvalues = torch.linalg.eigvalsh(torch.cov(x.double().T)).flip(0)
     assert torch.allclose(explained, eigenvalues[:3] / eigenvalues.sum())
     assert torch.allclose(projection.var(dim=0), eigenvalues[:3])  # the variance along each component
-    assert torch.allclose(projection.T @ projection, torch.diag((projection ** 2).sum(0)), atol=1e-8)  # uncorrelated
+    assert torch.allclose(projection.T @ projection, torch.diag((projection**2).sum(0)), atol=1e-8)  # uncorrelated
 
 
 def test_pca_rgb_colours_pixels_by_their_principal_components():
@@ -121,10 +121,12 @@ def png_size(path) -> tuple:
 def test_erf_tool(tmp_path, capsys):
     """A torchvision model, a PCD config's backbone and its student output (φ + MHSA), on 2 shipped images."""
     out = tmp_path / 'erf.png'
-    numbers = tool('erf')(['--images', COCO_VAL, '--num-images', '2', '--size', '64',
-                           '--model', 'R18', 'torchvision:resnet18', '--model', 'PCD R18', CPU_CONFIG,
-                           '--model', 'PCD R18 + MHSA', CPU_CONFIG, '--target', 'backbone', 'backbone', 'student',
-                           '--out', str(out)])
+    numbers = tool('erf')([
+        '--images', COCO_VAL, '--num-images', '2', '--size', '64', '--model', 'R18', 'torchvision:resnet18', '--model',
+        'PCD R18', CPU_CONFIG, '--model', 'PCD R18 + MHSA', CPU_CONFIG, '--target', 'backbone', 'backbone', 'student',
+        '--out',
+        str(out)
+    ])
     assert png_size(out) == (3 * PANEL_PX, PANEL_PX)
     printed = capsys.readouterr().out
     for title in ('R18', 'PCD R18', 'PCD R18 + MHSA (student)'):
@@ -136,9 +138,11 @@ def test_erf_tool(tmp_path, capsys):
 
 def test_feature_maps_tool(tmp_path, capsys):
     out = tmp_path / 'maps.png'
-    explained = tool('feature_maps')(['--images', COCO_VAL, '--num-images', '3', '--size', '96',
-                                      '--model', 'R18', 'torchvision:resnet18', '--model', 'PCD', CPU_CONFIG,
-                                      '--out', str(out)])
+    explained = tool('feature_maps')([
+        '--images', COCO_VAL, '--num-images', '3', '--size', '96', '--model', 'R18', 'torchvision:resnet18', '--model',
+        'PCD', CPU_CONFIG, '--out',
+        str(out)
+    ])
     assert png_size(out) == ((1 + 2 * 2) * PANEL_PX, 3 * PANEL_PX)  # image + (mean, PCA) per model; a row an image
     printed = capsys.readouterr().out
     for label, shares in explained.items():
@@ -167,8 +171,9 @@ def test_embeddings_tool_titles_carry_the_probe_top1(tmp_path, capsys, one_threa
         chosen = [line for line in lines if line and int(osp.basename(line.split()[0])[:4]) < per_class]
         (tmp_path / 'meta' / f'{split}.txt').write_text('\n'.join(chosen) + '\n')
     out = tmp_path / 'tsne.png'
-    top1 = tool('embeddings')(['--data', str(tmp_path), '--size', '32', '--model', 'R18', 'torchvision:resnet18',
-                               '--out', str(out)])
+    top1 = tool('embeddings')(
+        ['--data', str(tmp_path), '--size', '32', '--model', 'R18', 'torchvision:resnet18', '--out',
+         str(out)])
     assert png_size(out) == (PANEL_PX, PANEL_PX)
     assert 'R18: linear-probe top-1' in capsys.readouterr().out
     model = load_model('R18', 'torchvision:resnet18')  # seed 0, as the tool

@@ -39,8 +39,10 @@ def test_teacher_of_each_kind_of_format(config, packaged, tmp_path):
 
 @pytest.mark.slow
 def test_tiny_run_prints_both_layouts_against_the_ceiling():
-    cmd = [sys.executable, 'tools/analysis_tools/benchmark_pcd.py', '--batch', '2', '--img-size', '64', '--repeats',
-           '1', '--pipeline-images', '2', '--loss-batch', '2']
+    cmd = [
+        sys.executable, 'tools/analysis_tools/benchmark_pcd.py', '--batch', '2', '--img-size', '64', '--repeats', '1',
+        '--pipeline-images', '2', '--loss-batch', '2'
+    ]
     out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
     text = out.stdout

@@ -29,7 +29,9 @@ def test_numpy_arrays_and_scalars_load_with_weights_only(tmp_path):
 
 
 def test_getattr_payloads_are_still_refused(tmp_path):
+
     class Payload:
+
         def __reduce__(self):
             return getattr, (HistoryBuffer, 'mean')
 

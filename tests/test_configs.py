@@ -9,8 +9,7 @@ from mmengine.utils import import_modules_from_strings
 
 from conftest import REPO
 
-CONFIGS = sorted(
-    p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True) if '_base_' not in p)
+CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True) if '_base_' not in p)
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, REPO))
@@ -35,8 +34,8 @@ def test_main_config_is_the_paper_recipe():
     assert cfg.optimizer.type == 'LARS' and cfg.optimizer.lr == 1.0 and cfg.optimizer.weight_decay == 1e-5
     assert cfg.auto_scale_lr == dict(base_batch_size=256, enable=True)  # 1.0 x 1024 / 256 = 4.0
     warmup, cosine = cfg.param_scheduler
-    assert (warmup.type, warmup.end, cosine.type, cosine.end, cosine.eta_min) == (
-        'LinearLR', 10, 'CosineAnnealingLR', 100, 0.)
+    assert (warmup.type, warmup.end, cosine.type, cosine.end, cosine.eta_min) == ('LinearLR', 10, 'CosineAnnealingLR',
+                                                                                  100, 0.)
     assert cfg.train_cfg.max_epochs == 100
     custom = cfg.optim_wrapper.paramwise_cfg.custom_keys
     assert custom.bn == custom.bias == dict(decay_mult=0, lars_exclude=True)

@@ -18,8 +18,8 @@ from mmselfsup.registry import MODELS, TRANSFORMS
 from conftest import REPO
 
 DINO_CPU = osp.join(REPO, 'configs', 'dino', 'cpu', 'dino_resnet18_1xb32-lars-15e_cifar10-mini.py')
-IMAGE = osp.join(REPO, 'data', 'cifar10_mini', 'val', 'airplane', sorted(
-    os.listdir(osp.join(REPO, 'data', 'cifar10_mini', 'val', 'airplane')))[0])
+IMAGE = osp.join(REPO, 'data', 'cifar10_mini', 'val', 'airplane',
+                 sorted(os.listdir(osp.join(REPO, 'data', 'cifar10_mini', 'val', 'airplane')))[0])
 SSLIGHT_CPU = osp.join(REPO, 'configs', 'sslight', 'cpu', 'sslight_resnet18_1xb32-lars-15e_cifar10-mini.py')
 
 
@@ -101,7 +101,7 @@ def test_pixel_scale_rule():
     gen = torch.Generator().manual_seed(0)
     area_g = 0.3 + 0.7 * torch.rand(200000, generator=gen)
     area_l = 0.05 + 0.25 * torch.rand(200000, generator=gen)
-    sampled = ((224 / 100) ** 2 * area_l / area_g).mean().item()
+    sampled = ((224 / 100)**2 * area_l / area_g).mean().item()
     assert mean_pixel_scale_ratio(224, 100, 0.3, 0.3) == pytest.approx(sampled, rel=0.01)
     size = matched_local_size(224, 0.3)
     assert mean_pixel_scale_ratio(224, size, 0.3, 0.3) == pytest.approx(1, abs=0.02)
@@ -163,8 +163,10 @@ def test_short_real_run_of_the_sslight_recipe(tmp_path):
     seen = []
 
     class Record(Hook):
+
         def before_train_epoch(self, runner):
             seen.append((model.head.teacher_temp, model.neck.last_layer.parametrizations.weight.original1.clone()))
+
     runner.register_hook(Record(), 'LOWEST')  # after DINOHook
     runner.train()
     losses = runner.message_hub.get_scalar('train/loss').data[0]
@@ -192,8 +194,8 @@ def test_sslight_configs_hold_table_8_and_mobilenet_v2_builds():
 
 def test_benchmark_table_takes_rows_without_a_teacher_or_a_queue():
     from mmpcd.evaluation import distillation_benchmark as bench
-    results = dict(top1={bench.RANDOM: [30.0], bench.TEACHER: [], 'PCD': [40.0], 'DINO': [35.0]},
-                   loss={'PCD': [[6.0] * 20], 'DINO': [[3.0] * 20]}, num_negatives=1024,
+    results = dict(top1={bench.RANDOM: [30.0], bench.TEACHER: [], 'PCD': [40.0],
+                         'DINO': [35.0]}, loss={'PCD': [[6.0] * 20], 'DINO': [[3.0] * 20]}, num_negatives=1024,
                    chance={'PCD': math.log(1025), 'DINO': None})
     lines = bench.table(results).splitlines()
     assert not any(bench.TEACHER in line for line in lines)  # no released teacher was scored

@@ -8,8 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmpcd.evaluation import fit_logistic_regression, linear_probe, read_labelled_list
-from mmpcd.evaluation import distillation_benchmark as bench
+from mmpcd.evaluation import distillation_benchmark as bench, fit_logistic_regression, linear_probe, read_labelled_list
 from mmpcd.evaluation.linear_probe import L2_GRID
 
 from conftest import REPO
@@ -54,8 +53,10 @@ def test_labelled_list_errors_name_the_line(tmp_path):
 @pytest.mark.slow
 def test_quick_benchmark_student_beats_its_random_init(tmp_path):
     """One seed of the quick benchmark: the PCD student probes better than the init it started from."""
-    out = subprocess.run([sys.executable, 'tools/benchmarks/distill_cpu.py', '--quick', '--seeds', '1', '--rows',
-                          'PCD', '--work-dir', str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=1800)
+    out = subprocess.run([
+        sys.executable, 'tools/benchmarks/distill_cpu.py', '--quick', '--seeds', '1', '--rows', 'PCD', '--work-dir',
+        str(tmp_path)
+    ], cwd=REPO, capture_output=True, text=True, timeout=1800)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
     results = json.loads((tmp_path / 'results.json').read_text())
     (pcd, ), (random, ), (teacher, ) = (results['top1'][k] for k in ('PCD', bench.RANDOM, bench.TEACHER))

@@ -12,7 +12,6 @@ from conftest import REPO
 
 BATCH, QUEUE = 2, 48
 
-
 #: config, its queue's length option, keys enqueued per image and process: PCD and SEED both views' teacher
 #: embeddings, DisCo one key (view 2, its momentum encoder's). The CPU benchmark configs, on data/coco_mini's 24 images.
 RUNS = {
@@ -27,14 +26,16 @@ RUNS = {
 @pytest.mark.parametrize('algorithm', RUNS)
 def test_two_processes_share_queue_and_weights(algorithm, tmp_path):
     config, queue_option, keys_per_image = RUNS[algorithm]
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29533',
-           'tests/dist_train_dump.py', config, '--launcher', 'pytorch',
-           '--work-dir', str(tmp_path), '--cfg-options', 'train_dataloader.dataset.data_root=data/coco_mini',
-           f'train_dataloader.batch_size={BATCH}', 'train_dataloader.num_workers=0',
-           'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1',
-           'train_dataloader.dataset.pipeline.1.transforms.0.0.size=64',
-           'train_dataloader.dataset.pipeline.1.transforms.1.0.size=64', f'{queue_option}={QUEUE}',
-           'auto_scale_lr.enable=True']  # the demo trains at lr 1.0 unscaled; the paper's recipe scales
+    cmd = [
+        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29533',
+        'tests/dist_train_dump.py', config, '--launcher', 'pytorch', '--work-dir',
+        str(tmp_path), '--cfg-options', 'train_dataloader.dataset.data_root=data/coco_mini',
+        f'train_dataloader.batch_size={BATCH}', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1',
+        'train_dataloader.dataset.pipeline.1.transforms.0.0.size=64',
+        'train_dataloader.dataset.pipeline.1.transforms.1.0.size=64', f'{queue_option}={QUEUE}',
+        'auto_scale_lr.enable=True'
+    ]  # the demo trains at lr 1.0 unscaled; the paper's recipe scales
     out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
     ranks = [torch.load(tmp_path / f'rank{r}.pth', weights_only=True) for r in (0, 1)]
@@ -63,13 +64,16 @@ def test_two_processes_share_queue_and_weights(algorithm, tmp_path):
 def test_two_process_resume_is_exact(tmp_path):
     """2 processes: 2 epochs uninterrupted (2 persistent workers each) and 1 epoch (no worker) then resumed
     (2 workers each) end bit for bit the same."""
+
     def train(work_dir, epochs, *options, resume=False):
-        cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29534',
-               'tools/train.py', 'configs/pcd_r18_demo.py', '--launcher', 'pytorch', '--work-dir', str(work_dir),
-               *(['--resume'] if resume else []), '--cfg-options', *options, 'train_dataloader.batch_size=4',
-               f'train_cfg.max_epochs={epochs}',
-               'train_dataloader.dataset.pipeline.1.transforms.0.0.size=32',
-               'train_dataloader.dataset.pipeline.1.transforms.1.0.size=32', f'model.head.queue_len={QUEUE}']
+        cmd = [
+            sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29534',
+            'tools/train.py', 'configs/pcd_r18_demo.py', '--launcher', 'pytorch', '--work-dir',
+            str(work_dir), *(['--resume'] if resume else []), '--cfg-options', *options,
+            'train_dataloader.batch_size=4', f'train_cfg.max_epochs={epochs}',
+            'train_dataloader.dataset.pipeline.1.transforms.0.0.size=32',
+            'train_dataloader.dataset.pipeline.1.transforms.1.0.size=32', f'model.head.queue_len={QUEUE}'
+        ]
         out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
         return out.stdout + out.stderr
@@ -85,8 +89,10 @@ def test_two_process_resume_is_exact(tmp_path):
 
 
 def test_train_tool_switches(tmp_path):
-    args = parse_train_args([osp.join(REPO, 'configs', 'pcd_r18.py'), '--launcher', 'pytorch', '--work-dir',
-                             str(tmp_path), '--amp', '--sync-bn'])
+    args = parse_train_args([
+        osp.join(REPO, 'configs', 'pcd_r18.py'), '--launcher', 'pytorch', '--work-dir',
+        str(tmp_path), '--amp', '--sync-bn'
+    ])
     cfg = build_config(**vars(args))
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.sync_bn == 'torch'
     if not torch.cuda.is_available():

@@ -83,8 +83,10 @@ def _tokens(doc: Path) -> Iterator[Tuple[str, str]]:
 
 
 def _problems() -> List[str]:
-    files = [p.relative_to(ROOT).as_posix() for p in ROOT.rglob('*')
-             if p.is_file() and not any(part in ('.git', '.venv', 'work_dirs') for part in p.parts)]
+    files = [
+        p.relative_to(ROOT).as_posix() for p in ROOT.rglob('*')
+        if p.is_file() and not any(part in ('.git', '.venv', 'work_dirs') for part in p.parts)
+    ]
     problems = []
     checked: Set[str] = set()
     for doc in DOCS:

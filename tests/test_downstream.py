@@ -16,8 +16,9 @@ from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
-from conftest import REPO
 from mmselfsup.registry import MODELS
+
+from conftest import REPO
 
 # task: (short config in tests/configs, seeds, metric -> upper bound of its range)
 SHORT_RUNS = {
@@ -51,8 +52,11 @@ def pcd_mbv3_checkpoint(tmp_path_factory) -> str:
 
 def _short_run(task: str, config: str, seeds: int, ranges: dict, checkpoint: str, tmp_path) -> None:
     """run_downstream.py TASK on a short config; check the metrics and that the exported student was loaded."""
-    cmd = [sys.executable, 'tools/benchmarks/run_downstream.py', task, checkpoint, '--gpus', '1',
-           '--seeds', str(seeds), '--work-dir', str(tmp_path), '--config', f'tests/configs/{config}']
+    cmd = [
+        sys.executable, 'tools/benchmarks/run_downstream.py', task, checkpoint, '--gpus', '1', '--seeds',
+        str(seeds), '--work-dir',
+        str(tmp_path), '--config', f'tests/configs/{config}'
+    ]
     out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1200)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
     summary = json.loads((tmp_path / 'summary.json').read_text())
@@ -89,8 +93,10 @@ def test_mobilenet_c4_loads_the_student_into_backbone_and_shared_head(pcd_mbv3_c
     """Every tensor of the exported MobileNet student lands once: stem-res4 in the backbone, res5 in the RoI head."""
     from mmdet.registry import MODELS as DET_MODELS
     student = tmp_path / 'student.pth'
-    subprocess.run([sys.executable, 'tools/model_converters/export_student.py', pcd_mbv3_checkpoint, str(student),
-                    '--norm-rescale', '0.25'], cwd=REPO, check=True)
+    subprocess.run([
+        sys.executable, 'tools/model_converters/export_student.py', pcd_mbv3_checkpoint,
+        str(student), '--norm-rescale', '0.25'
+    ], cwd=REPO, check=True)
     cfg = Config.fromfile(f'{REPO}/configs/benchmarks/mmdetection/voc0712/faster-rcnn_mbv3-large-c4_ms-9k_voc07.py')
     cfg.model.backbone.init_cfg.checkpoint = str(student)
     cfg.model.roi_head.shared_head.init_cfg.checkpoint = str(student)
@@ -118,6 +124,7 @@ def test_table6_students_build_and_predict(path):
     from mmdet.registry import MODELS as DET_MODELS
     from mmdet.structures import DetDataSample
     from mmseg.registry import MODELS as SEG_MODELS
+
     import mmpcd.downstream  # noqa: F401
     cfg = Config.fromfile(path)
     cfg.model.backbone.init_cfg = None  # no student file here; loading is tested by the short runs
@@ -157,14 +164,17 @@ def test_detection_configs_follow_moco_and_pixpro(path):
     voc07_R_50_C4_9k.yaml) and 480-800 scales; COCO's 640-800 scales and 1000 warm-up iterations; the FPN heads
     with SyncBN, 4 convs and 1 fc for the boxes."""
     from mmdet.registry import HOOKS, MODELS as DET_MODELS
+
     from mmpcd.downstream import PreciseBNHook
     name = osp.basename(path)
     cfg = Config.fromfile(path)
     with DefaultScope.overwrite_default_scope('mmdet'):
         hooks = [HOOKS.build(h) for h in cfg.custom_hooks]
         roi_head = cfg.model.roi_head
-        heads = {key: DET_MODELS.build(dict(roi_head[key], init_cfg=None))
-                 for key in ('shared_head', 'bbox_head', 'mask_head') if roi_head.get(key)}
+        heads = {
+            key: DET_MODELS.build(dict(roi_head[key], init_cfg=None))
+            for key in ('shared_head', 'bbox_head', 'mask_head') if roi_head.get(key)
+        }
     assert [type(h) for h in hooks] == [PreciseBNHook] and hooks[0].num_iters == 200
     assert cfg.optim_wrapper.paramwise_cfg.norm_decay_mult == 0
     assert (cfg.optim_wrapper.optimizer.lr, cfg.optim_wrapper.optimizer.weight_decay) == (0.02, 1e-4)
@@ -212,28 +222,34 @@ def test_detection_optimizer_decays_no_norm_parameter(config):
     with DefaultScope.overwrite_default_scope('mmdet'):
         model = DET_MODELS.build(cfg.model)
         optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
-    norms = {id(p) for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
-             for p in m.parameters()}
+    norms = {
+        id(p)
+        for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for p in m.parameters()
+    }
     decay = {id(p): group['weight_decay'] for group in optimizer.param_groups for p in group['params']}
     assert len(norms) > 40 and set(decay) == {id(p) for p in model.parameters() if p.requires_grad}
     assert all(decay[p] == 0 for p in norms) and all(v == 1e-4 for p, v in decay.items() if p not in norms)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('codebase, config, metric', [
-    ('mmdet', 'voc07_short.py', 'pascal_voc/mAP'), ('mmseg', 'cityscapes_short.py', 'mIoU')])
+@pytest.mark.parametrize('codebase, config, metric', [('mmdet', 'voc07_short.py', 'pascal_voc/mAP'),
+                                                      ('mmseg', 'cityscapes_short.py', 'mIoU')])
 def test_mim_train(codebase, config, metric, pcd_checkpoint, tmp_path):
     """``mim train mmdet|mmseg CONFIG`` (openmim, through the codebase's own tools/train.py) runs our configs on
     the exported student and evaluates it."""
     student = tmp_path / 'student.pth'
-    subprocess.run([sys.executable, 'tools/model_converters/export_student.py', pcd_checkpoint, str(student),
-                    '--norm-rescale', '0.25'], cwd=REPO, check=True)
+    subprocess.run([
+        sys.executable, 'tools/model_converters/export_student.py', pcd_checkpoint,
+        str(student), '--norm-rescale', '0.25'
+    ], cwd=REPO, check=True)
     options = [f'model.backbone.init_cfg.checkpoint={student}']
     if codebase == 'mmdet':
         options.append(f'model.roi_head.shared_head.init_cfg.checkpoint={student}')
     mim = osp.join(osp.dirname(sys.executable), 'mim')
-    cmd = [mim, 'train', codebase, f'tests/configs/{config}', '--gpus', '0', '--work-dir', str(tmp_path / 'run'),
-           '--cfg-options', *options]
+    cmd = [
+        mim, 'train', codebase, f'tests/configs/{config}', '--gpus', '0', '--work-dir',
+        str(tmp_path / 'run'), '--cfg-options', *options
+    ]
     out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1200)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
     assert f'{codebase}/.mim/tools/train.py' in out.stdout + out.stderr  # the codebase's own script ran
@@ -260,6 +276,7 @@ class _BNToy(BaseModel):
 
 
 class _NoMetric(BaseMetric):
+
     def process(self, data_batch, data_samples) -> None:
         self.results.append(0)
 
@@ -273,6 +290,7 @@ def _toy_runner(tmp_path, train_cfg: dict, num_iters: int, events: list) -> Tupl
     from mmengine.hooks import Hook
 
     class LogEvaluations(Hook):
+
         def before_val_epoch(self, runner) -> None:
             events.append(('val', runner.iter, runner.epoch))
 
@@ -280,30 +298,33 @@ def _toy_runner(tmp_path, train_cfg: dict, num_iters: int, events: list) -> Tupl
     samples = [dict(inputs=torch.randn(3) * 3 + 1) for _ in range(16)]
     loader = dict(dataset=samples, batch_size=2, sampler=dict(type='DefaultSampler', shuffle=False),
                   collate_fn=dict(type='pseudo_collate'), num_workers=0)
-    runner = Runner(
-        model=_BNToy(), work_dir=str(tmp_path), train_dataloader=loader, val_dataloader=loader,
-        train_cfg=train_cfg, val_cfg=dict(), val_evaluator=Evaluator([_NoMetric()]),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)), default_scope='mmdet',
-        custom_hooks=[dict(type='PreciseBNHook', num_iters=num_iters), LogEvaluations()],
-        default_hooks=dict(checkpoint=None), cfg=dict(train_dataloader=loader))
+    runner = Runner(model=_BNToy(), work_dir=str(tmp_path), train_dataloader=loader, val_dataloader=loader,
+                    train_cfg=train_cfg, val_cfg=dict(), val_evaluator=Evaluator([_NoMetric()]),
+                    optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)), default_scope='mmdet',
+                    custom_hooks=[dict(type='PreciseBNHook', num_iters=num_iters),
+                                  LogEvaluations()], default_hooks=dict(checkpoint=None),
+                    cfg=dict(train_dataloader=loader))
     hook = next(h for h in runner.hooks if type(h).__name__ == 'PreciseBNHook')
     update = hook.update_stats
 
     def logged_update(runner):
         events.append(('bn', runner.iter, runner.epoch))
         update(runner)
+
     hook.update_stats = logged_update
     return runner, samples
 
 
-@pytest.mark.parametrize('train_cfg, expected', [
-    # iterations: evaluations after 4 and 8 (the last); precise BN just before each
-    (dict(type='IterBasedTrainLoop', max_iters=8, val_interval=4), [('bn', 3, 0), ('val', 4, 0), ('bn', 7, 0),
-                                                                     ('val', 8, 0)]),
-    # epochs (8 iterations each): evaluation after epoch 2 and at the end (3); no evaluation after epoch 1
-    (dict(type='EpochBasedTrainLoop', max_epochs=3, val_interval=2), [('bn', 16, 1), ('val', 16, 2), ('bn', 24, 2),
-                                                                       ('val', 24, 3)]),
-])
+@pytest.mark.parametrize(
+    'train_cfg, expected',
+    [
+        # iterations: evaluations after 4 and 8 (the last); precise BN just before each
+        (dict(type='IterBasedTrainLoop', max_iters=8, val_interval=4), [('bn', 3, 0), ('val', 4, 0), ('bn', 7, 0),
+                                                                        ('val', 8, 0)]),
+        # epochs (8 iterations each): evaluation after epoch 2 and at the end (3); no evaluation after epoch 1
+        (dict(type='EpochBasedTrainLoop', max_epochs=3, val_interval=2), [('bn', 16, 1), ('val', 16, 2), ('bn', 24, 2),
+                                                                          ('val', 24, 3)]),
+    ])
 def test_precise_bn_hook_runs_before_each_evaluation(train_cfg, expected, tmp_path):
     """PreciseBNHook (registered in mmdet) runs right before every evaluation of mmengine's loops and at the end."""
     import mmpcd.downstream  # noqa: F401

@@ -39,8 +39,8 @@ def training_checkpoint(tmp_path_factory) -> str:
 
 
 def export(checkpoint: str, out: str, *options: str) -> None:
-    subprocess.run([sys.executable, 'tools/model_converters/export_student.py', checkpoint, out, *options],
-                   cwd=REPO, check=True, capture_output=True)
+    subprocess.run([sys.executable, 'tools/model_converters/export_student.py', checkpoint, out, *options], cwd=REPO,
+                   check=True, capture_output=True)
 
 
 def export_here(monkeypatch, *argv: str) -> None:
@@ -57,7 +57,7 @@ def test_mask_rcnn_r18_fpn_loads_the_student(training_checkpoint, tmp_path, fmt)
     config = tmp_path / 'mask-rcnn_r18_fpn.py'
     config.write_text("_base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'\n"
                       f"model = dict(backbone=dict(depth=18, init_cfg=dict(type='Pretrained', checkpoint='{out}')),\n"
-                      "             neck=dict(in_channels=[64, 128, 256, 512]))\n")
+                      '             neck=dict(in_channels=[64, 128, 256, 512]))\n')
     cfg = Config.fromfile(str(config))
     from mmdet.registry import MODELS as DET_MODELS
     with DefaultScope.overwrite_default_scope('mmdet'):
@@ -77,8 +77,11 @@ def test_torchvision_resnet_loads_strictly_and_computes_the_same(training_checkp
     model.fc = torch.nn.Identity()
     model.load_state_dict(torch.load(out, weights_only=True), strict=True)
     ours = MODELS.build(dict(type='ResNet', depth=18, out_indices=[4]))
-    ours.load_state_dict({k[len('backbone.'):]: v for k, v in torch.load(training_checkpoint, weights_only=True)[
-        'state_dict'].items() if k.startswith('backbone.')})
+    ours.load_state_dict({
+        k[len('backbone.'):]: v
+        for k, v in torch.load(training_checkpoint, weights_only=True)['state_dict'].items()
+        if k.startswith('backbone.')
+    })
     model.eval(), ours.eval()
     x = torch.randn(2, 3, 96, 96)
     with torch.no_grad():
@@ -95,10 +98,11 @@ def test_detectron2_pickle_has_its_names(training_checkpoint, tmp_path):
     assert d2['matching_heuristics'] is True
     model = d2['model']
     trained = torch.load(training_checkpoint, weights_only=True)['state_dict']
-    pairs = {'stem.conv1.weight': 'conv1.weight', 'stem.conv1.norm.running_var': 'bn1.running_var',
-             'res2.0.conv2.norm.weight': 'layer1.0.bn2.weight',
-             'res3.0.shortcut.weight': 'layer2.0.downsample.0.weight',
-             'res5.1.conv1.weight': 'layer4.1.conv1.weight', 'res4.0.shortcut.norm.bias': 'layer3.0.downsample.1.bias'}
+    pairs = {
+        'stem.conv1.weight': 'conv1.weight', 'stem.conv1.norm.running_var': 'bn1.running_var',
+        'res2.0.conv2.norm.weight': 'layer1.0.bn2.weight', 'res3.0.shortcut.weight': 'layer2.0.downsample.0.weight',
+        'res5.1.conv1.weight': 'layer4.1.conv1.weight', 'res4.0.shortcut.norm.bias': 'layer3.0.downsample.1.bias'
+    }
     for d2_key, key in pairs.items():
         assert (model[d2_key] == trained[f'backbone.{key}'].numpy()).all(), d2_key
     assert not any('layer' in k or 'bn' in k or 'num_batches' in k for k in model)
@@ -108,8 +112,11 @@ def test_norm_rescale_scales_convs_and_keeps_the_function(training_checkpoint, t
     out = str(tmp_path / 'rescaled.pth')
     export(training_checkpoint, out, '--norm-rescale', '0.25')
     rescaled = torch.load(out, weights_only=True)['state_dict']
-    trained = {k[len('backbone.'):]: v for k, v in torch.load(training_checkpoint, weights_only=True)[
-        'state_dict'].items() if k.startswith('backbone.')}
+    trained = {
+        k[len('backbone.'):]: v
+        for k, v in torch.load(training_checkpoint, weights_only=True)['state_dict'].items()
+        if k.startswith('backbone.')
+    }
     assert set(rescaled) == set(trained)
     for key, value in trained.items():
         factor = 0.25 if (key.endswith('weight') and value.dim() == 4) or key.endswith('running_mean') else \
@@ -180,8 +187,10 @@ def test_export_refuses_to_overwrite_its_input(training_checkpoint, tmp_path, mo
     work.mkdir()
     checkpoint = str(work / 'epoch_1.pth')
     shutil.copy(training_checkpoint, checkpoint)
-    out = {'same': checkpoint, 'dotted': str(tmp_path / 'work' / '.' / '..' / 'work' / 'epoch_1.pth'),
-           'symlink': str(tmp_path / 'link.pth'), 'hardlink': str(tmp_path / 'hard.pth')}[spelling]
+    out = {
+        'same': checkpoint, 'dotted': str(tmp_path / 'work' / '.' / '..' / 'work' / 'epoch_1.pth'),
+        'symlink': str(tmp_path / 'link.pth'), 'hardlink': str(tmp_path / 'hard.pth')
+    }[spelling]
     if spelling == 'symlink':
         os.symlink(checkpoint, out)
     elif spelling == 'hardlink':

@@ -16,11 +16,12 @@ from conftest import REPO
 
 README = osp.join(REPO, 'configs', 'pcd', 'README.md')
 #: The papers' titles, checked against each collection's metafile.
-TITLES = {'PCD': 'Pixel-Wise Contrastive Distillation',
-          'SEED': 'SEED: Self-supervised Distillation For Visual Representation',
-          'DisCo': ('DisCo: Remedying Self-supervised Learning on Lightweight Models with Distilled Contrastive '
-                    'Learning'),
-          'CompRess': 'CompRess: Self-Supervised Learning by Compressing Representations'}
+TITLES = {
+    'PCD': 'Pixel-Wise Contrastive Distillation',
+    'SEED': 'SEED: Self-supervised Distillation For Visual Representation',
+    'DisCo': ('DisCo: Remedying Self-supervised Learning on Lightweight Models with Distilled Contrastive '
+              'Learning'), 'CompRess': 'CompRess: Self-Supervised Learning by Compressing Representations'
+}
 #: Collections whose metafile names no paper, and why.
 NO_PAPER = {'OSS': 'only its appendix is in ../shared/papers, and the appendix does not give the title'}
 #: The config folders with a model card of their own (the downstream folders' is docs/downstream.md).

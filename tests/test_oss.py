@@ -108,8 +108,9 @@ def test_codes_fill_the_queue_once_active_and_use_it_once_full():
         head.codes(torch.randn(3 * 8, 4), prototypes, batch=8)
     no_queue = OSSHead(feat_dim=4, num_prototypes=5, queue_length=0)
     no_queue.queue_active = True  # queue_length=0: codes of the batch alone, from any epoch
-    assert torch.allclose(no_queue.codes(batches[0], prototypes, batch=2)[0],
-                          distributed_sinkhorn(batches[0][:2] @ prototypes.t(), 3, 1, 0.05))
+    assert torch.allclose(
+        no_queue.codes(batches[0], prototypes, batch=2)[0],
+        distributed_sinkhorn(batches[0][:2] @ prototypes.t(), 3, 1, 0.05))
 
 
 def test_gradient_reversal_flips_and_scales_by_alpha_at_step_n():
@@ -229,12 +230,14 @@ def test_short_real_run_of_online_oss_updates_teacher_and_student(tmp_path):
     seen, before = [], {}
 
     class Record(Hook):
+
         def before_train(self, runner):
             before.update(copy.deepcopy(runner.model.state_dict()))
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
             model = runner.model
             seen.append((model.classifier.grl.alpha, int(model.head.queue[0].any(dim=1).sum())))
+
     runner.register_hook(Record(), 'LOWEST')
     runner.train()
     alphas, filled = zip(*seen)
@@ -253,8 +256,8 @@ def test_configs_hold_the_appendix_settings():
     online, offline = Config.fromfile(ONLINE), Config.fromfile(OFFLINE)
     for cfg in (online, offline):
         head = cfg.model.head
-        assert (head.feat_dim, head.temperature, head.epsilon, head.sinkhorn_iterations, head.queue_length) == (
-            128, 0.1, 0.05, 3, 3840)
+        assert (head.feat_dim, head.temperature, head.epsilon, head.sinkhorn_iterations,
+                head.queue_length) == (128, 0.1, 0.05, 3, 3840)
         assert tuple(cfg.model.neck.dropout) == (0.1, 0.05) and cfg.model.neck.hidden_channels == 2048
         assert cfg.train_dataloader.batch_size * 4 == 256 and cfg.auto_scale_lr.base_batch_size == 256
         assert (cfg.optimizer.type, cfg.optimizer.lr, cfg.optimizer.weight_decay) == ('LARS', 0.6, 1e-6)

@@ -70,8 +70,7 @@ def test_symmetric_asymmetric_and_cross_view(model_cfg):
     views = [torch.randn(2, 3, 64, 64), torch.randn(2, 3, 64, 64)]
     pairs = dict(symmetric=[(0, 0), (1, 1)], asymmetric=[(0, 0)], cross=[(0, 1), (1, 0)])
     results = {}
-    for name, kwargs in dict(symmetric={}, asymmetric=dict(symmetric=False),
-                             cross=dict(cross_view=True)).items():
+    for name, kwargs in dict(symmetric={}, asymmetric=dict(symmetric=False), cross=dict(cross_view=True)).items():
         torch.manual_seed(1)  # the same student and queue for every variant
         model = MODELS.build({**model_cfg, **kwargs})
         model.init_weights()
@@ -177,8 +176,10 @@ def test_bn_and_biases_excluded_from_decay_and_lars(model_cfg):
     model = MODELS.build(model_cfg)
     optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
     names = {id(p): n for n, p in model.named_parameters()}
-    excluded = {names[id(p)] for g in optimizer.param_groups if g['weight_decay'] == 0 and g.get('lars_exclude')
-                for p in g['params']}
+    excluded = {
+        names[id(p)]
+        for g in optimizer.param_groups if g['weight_decay'] == 0 and g.get('lars_exclude') for p in g['params']
+    }
     student = [n for n, p in model.named_parameters() if p.requires_grad]
     expected = {n for n in student if n.endswith('bias') or '.bn' in n or 'downsample.1' in n}
     assert expected and expected == excluded
@@ -196,13 +197,14 @@ def test_model_wide_init_cfg_does_not_reach_the_teacher(model_cfg, mocov3_ckpt):
     for k, v in model.teacher.state_dict().items():
         assert torch.equal(v, before[k]), k
     assert not torch.equal(model.neck.state_dict()['mlps.0.fc1.weight'], student_before['mlps.0.fc1.weight'])
-    assert model.teacher.is_init and not model.teacher.training and not any(
-        p.requires_grad for p in model.teacher.parameters())
+    assert model.teacher.is_init and not model.teacher.training and not any(p.requires_grad
+                                                                            for p in model.teacher.parameters())
 
 
 def test_a_checkpoint_never_replaces_the_configured_teacher(model_cfg, mocov3_ckpt, tmp_path):
     """load_from / --resume (mmengine's loader) and load_state_dict: the configured teacher always stays."""
     from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
     from mmpcd.models.teachers import TEACHER_FORMATS
     other_teacher = str(tmp_path / 'other.pth.tar')
     torch.save(TEACHER_FORMATS['mocov3'].make_random(1), other_teacher)
@@ -212,8 +214,9 @@ def test_a_checkpoint_never_replaces_the_configured_teacher(model_cfg, mocov3_ck
 
     model = MODELS.build({**model_cfg, 'teacher_ckpt': other_teacher})
     teacher, student = copy.deepcopy(model.teacher.state_dict()), copy.deepcopy(model.backbone.state_dict())
-    with pytest.raises(CheckpointMismatchError, match=f'another teacher \\({mocov3_ckpt} \\(mocov3 layout\\)\\) than '
-                       f'the configured one \\({other_teacher} \\(mocov3 layout\\)\\).*export the student'):
+    with pytest.raises(
+            CheckpointMismatchError, match=f'another teacher \\({mocov3_ckpt} \\(mocov3 layout\\)\\) than '
+            f'the configured one \\({other_teacher} \\(mocov3 layout\\)\\).*export the student'):
         _load_checkpoint_to_model(model, checkpoint)
     for k, v in {**model.teacher.state_dict(), **model.backbone.state_dict()}.items():  # nothing was loaded
         assert torch.equal(v, {**teacher, **student}[k]), k
@@ -232,8 +235,9 @@ def test_a_checkpoint_of_another_config_is_refused_whole(model_cfg, tmp_path):
     trained = MODELS.build(model_cfg)
     other = MODELS.build({**model_cfg, 'head': {**model_cfg['head'], 'queue_len': 128}})
     before = copy.deepcopy(other.state_dict())
-    with pytest.raises(CheckpointMismatchError, match=r'does not match this model.*nothing was loaded[\s\S]*'
-                       r'head.queue: checkpoint \(256, 64\), model \(256, 128\)'):
+    with pytest.raises(
+            CheckpointMismatchError, match=r'does not match this model.*nothing was loaded[\s\S]*'
+            r'head.queue: checkpoint \(256, 64\), model \(256, 128\)'):
         other.load_state_dict(trained.state_dict())
     assert all(torch.equal(v, before[k]) for k, v in other.state_dict().items())
     with pytest.raises(CheckpointMismatchError, match=r'unexpected keys \(1\): attention.extra'):
@@ -241,8 +245,9 @@ def test_a_checkpoint_of_another_config_is_refused_whole(model_cfg, tmp_path):
 
 
 def test_widths_are_checked_when_built(model_cfg):
-    with pytest.raises(ValueError, match=r'student backbone gives 512-channel maps but φ takes 2048.*'
-                       r'model.neck.in_channels=512'):
+    with pytest.raises(
+            ValueError, match=r'student backbone gives 512-channel maps but φ takes 2048.*'
+            r'model.neck.in_channels=512'):
         MODELS.build({**model_cfg, 'neck': {**model_cfg['neck'], 'in_channels': 2048}})
     with pytest.raises(ValueError, match=r'model.head.feat_dim=128 contradicts the teacher head.s output width'):
         MODELS.build({**model_cfg, 'head': {**model_cfg['head'], 'feat_dim': 128}})

@@ -17,13 +17,14 @@ from mmpcd.models import SEED, DisCo, EmbeddingQueue, similarity_distillation_lo
 from mmselfsup.registry import MODELS
 
 from conftest import REPO
+
 QUEUE = 64
 
 
 def softmax(logits, j, temperature):
     """exp(l_j / τ) / Σ_k exp(l_k / τ), one term at a time (each exponent shifted by max_k l_k / τ: τ = 1e-4)."""
     top = max(logits)
-    return torch.exp((logits[j] - top) / temperature) / sum(torch.exp((l - top) / temperature) for l in logits)
+    return torch.exp((logits[j] - top) / temperature) / sum(torch.exp((logit - top) / temperature) for logit in logits)
 
 
 def reference_seed(student, teacher, queue, tau_s, tau_t):
@@ -32,8 +33,8 @@ def reference_seed(student, teacher, queue, tau_s, tau_t):
     for s, t in zip(F.normalize(student, dim=1), F.normalize(teacher, dim=1)):
         anchors = [t] + [queue[:, k] for k in range(queue.shape[1])]
         s_logits, t_logits = [s @ d for d in anchors], [t @ d for d in anchors]
-        total = total - sum(softmax(t_logits, j, tau_t) * torch.log(softmax(s_logits, j, tau_s))
-                            for j in range(len(anchors)))
+        total = total - sum(
+            softmax(t_logits, j, tau_t) * torch.log(softmax(s_logits, j, tau_s)) for j in range(len(anchors)))
     return total / len(student)
 
 
@@ -43,9 +44,9 @@ def reference_compress(student, teacher, queue, tau):
     for s, t in zip(F.normalize(student, dim=1), F.normalize(teacher, dim=1)):
         s_logits = [s @ queue[:, k] for k in range(queue.shape[1])]
         t_logits = [t @ queue[:, k] for k in range(queue.shape[1])]
-        total = total + sum(softmax(t_logits, j, tau) * (torch.log(softmax(t_logits, j, tau))
-                                                         - torch.log(softmax(s_logits, j, tau)))
-                            for j in range(len(s_logits)))
+        total = total + sum(
+            softmax(t_logits, j, tau) * (torch.log(softmax(t_logits, j, tau)) - torch.log(softmax(s_logits, j, tau)))
+            for j in range(len(s_logits)))
     return total / len(student)
 
 
@@ -170,7 +171,7 @@ def test_disco_loss_is_moco_v2_plus_the_consistency_with_the_teacher(disco_cfg):
         losses = model.loss(views, [])
     contrast = sum(-torch.log(softmax([qi @ ki] + [qi @ queue[:, j] for j in range(QUEUE)], 0, 0.2))
                    for qi, ki in zip(q, k)) / 2
-    distill = 0.5 * sum(((qi - ti) ** 2).sum() for qi, ti in zip(q, t)) / 2
+    distill = 0.5 * sum(((qi - ti)**2).sum() for qi, ti in zip(q, t)) / 2
     assert float(losses['loss_contrast']) == pytest.approx(float(contrast), rel=1e-4)
     assert float(losses['loss_distill']) == pytest.approx(float(distill), rel=1e-4)
     torch.testing.assert_close(model.queue.queue[:, :2].t(), k.float(), rtol=1e-5, atol=1e-5)
@@ -219,8 +220,9 @@ def test_real_train_steps_change_the_student_not_the_teacher(name, seed_cfg, dis
     assert exported.keys() == model.backbone.state_dict().keys()  # backbone only (not DisCo's key encoder)
     assert all(torch.equal(v, model.backbone.state_dict()[k]) for k, v in exported.items())
     in_optimizer = {id(p) for g in optim_wrapper.param_groups for p in g['params']}
-    assert not any(id(p) in in_optimizer for p in [*model.teacher.parameters(), *getattr(
-        model, 'encoder_k', nn.Identity()).parameters()])
+    assert not any(
+        id(p) in in_optimizer
+        for p in [*model.teacher.parameters(), *getattr(model, 'encoder_k', nn.Identity()).parameters()])
 
 
 CONFIGS = sorted(c for d in ('seed', 'disco', 'compress') for c in glob.glob(osp.join(REPO, 'configs', d, '*.py')))

@@ -34,9 +34,9 @@ def test_bad_image_is_named_at_load_time(tmp_path, kind, reason, backend):
     (tmp_path / 'train' / 'n01' / 'good.jpg').write_bytes(open(GOOD_JPEG, 'rb').read())
     (tmp_path / 'train' / 'n01' / 'bad.jpg').write_bytes(bad_image(kind))
     (tmp_path / 'train.txt').write_text('n01/good.jpg 0\nn01/bad.jpg 0\n')
-    dataset = DATASETS.build(dict(
-        type='mmcls.ImageNet', data_root=str(tmp_path), ann_file='train.txt', data_prefix=dict(img_path='train/'),
-        pipeline=[dict(type='LoadImageFromFileChecked', imdecode_backend=backend)]))
+    dataset = DATASETS.build(
+        dict(type='mmcls.ImageNet', data_root=str(tmp_path), ann_file='train.txt', data_prefix=dict(img_path='train/'),
+             pipeline=[dict(type='LoadImageFromFileChecked', imdecode_backend=backend)]))
     assert dataset[0]['img'].shape == (426, 640, 3)
     bad = str(tmp_path / 'train' / 'n01' / 'bad.jpg')
     with pytest.raises(BadImageError, match=f'bad image file {bad}: {reason}.*Replace it') as info:
@@ -45,8 +45,9 @@ def test_bad_image_is_named_at_load_time(tmp_path, kind, reason, backend):
 
 
 def test_missing_image_stays_file_not_found(tmp_path):
-    dataset = DATASETS.build(dict(type='ImageFolder', data_prefix=dict(img_path=str(tmp_path)),
-                                  pipeline=[dict(type='LoadImageFromFileChecked')], lazy_init=True))
+    dataset = DATASETS.build(
+        dict(type='ImageFolder', data_prefix=dict(img_path=str(tmp_path)),
+             pipeline=[dict(type='LoadImageFromFileChecked')], lazy_init=True))
     with pytest.raises(FileNotFoundError, match='gone.jpg'):
         dataset.pipeline(dict(img_path=str(tmp_path / 'gone.jpg')))
 
@@ -76,13 +77,15 @@ def test_loss_curves_are_written_atomically_in_the_extension_format(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ['curve.pdf', 'curve.png']
 
 
-@pytest.mark.parametrize('checkpoint, warned', [
-    (dict(type='CheckpointHook', interval=1, max_keep_ckpts=1), True),
-    (dict(type='CheckpointHook', interval=1, max_keep_ckpts=2), False),
-    (dict(type='CheckpointHook', interval=1, max_keep_ckpts=0), False),  # mmengine: 0 keeps every checkpoint
-    (dict(type='CheckpointHook', interval=1), False),
-    (None, False),
-])
+@pytest.mark.parametrize(
+    'checkpoint, warned',
+    [
+        (dict(type='CheckpointHook', interval=1, max_keep_ckpts=1), True),
+        (dict(type='CheckpointHook', interval=1, max_keep_ckpts=2), False),
+        (dict(type='CheckpointHook', interval=1, max_keep_ckpts=0), False),  # mmengine: 0 keeps every checkpoint
+        (dict(type='CheckpointHook', interval=1), False),
+        (None, False),
+    ])
 def test_keeping_one_checkpoint_is_warned_about(caplog, checkpoint, warned):
     cfg = Config(dict(default_hooks=dict(checkpoint=checkpoint)))
     logger = MMLogger.get_current_instance()  # mmengine's logger does not reach the root logger of caplog

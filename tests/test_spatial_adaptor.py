@@ -51,7 +51,7 @@ def test_mocov3_head_invariance_float32_224px_map():
 def test_invariance_random_heads(seed):
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    widths = torch.randint(3, 40, (int(torch.randint(2, 5, (1,), generator=gen)),), generator=gen).tolist()
+    widths = torch.randint(3, 40, (int(torch.randint(2, 5, (1, ), generator=gen)), ), generator=gen).tolist()
     bias = bool(seed % 2)
     layers = []
     for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
@@ -70,7 +70,7 @@ def test_invariance_random_heads(seed):
         adaptor = SpatialAdaptor.from_mlp(mlp, drop_last_bn=drop_last_bn).double()
         dropped = last == 1 and drop_last_bn
         kept = mlp[:-1] if dropped else mlp
-        h, w = torch.randint(1, 9, (2,), generator=gen).tolist()
+        h, w = torch.randint(1, 9, (2, ), generator=gen).tolist()
         t = torch.randn(2, widths[0], h, w, generator=gen, dtype=torch.float64)
         _check_invariance(mlp, adaptor, kept, t)
 

@@ -25,12 +25,12 @@ from conftest import REPO
 
 # format: (config, where the state dict is, a backbone key, a head key) in the released layout
 TEACHERS = {
-    'mocov3': ('pcd_resnet18_8xb128-coslr-100e_in1k.py', 'state_dict',
-               'module.momentum_encoder.layer2.0.conv1.weight', 'module.momentum_encoder.fc.0.weight'),
+    'mocov3': ('pcd_resnet18_8xb128-coslr-100e_in1k.py', 'state_dict', 'module.momentum_encoder.layer2.0.conv1.weight',
+               'module.momentum_encoder.fc.0.weight'),
     'mocov3_vit': ('pcd_resnet18-mocov3-vitb16_8xb128-coslr-100e_in1k.py', 'state_dict',
                    'module.momentum_encoder.blocks.3.attn.qkv.weight', 'module.momentum_encoder.head.3.weight'),
-    'swav': ('pcd_resnet18-swav-r50_8xb128-coslr-100e_in1k.py', None,
-             'module.layer2.0.conv1.weight', 'module.projection_head.0.bias'),
+    'swav': ('pcd_resnet18-swav-r50_8xb128-coslr-100e_in1k.py', None, 'module.layer2.0.conv1.weight',
+             'module.projection_head.0.bias'),
     'byol': ('pcd_resnet18-byol-r50_8xb128-coslr-100e_in1k.py', 'state_dict',
              'target_net.module.0.layer2.0.conv1.weight', 'target_net.module.1.fc1.weight'),
     'byol_airl': ('pcd_resnet18-byol-airl-r50_8xb128-coslr-100e_in1k.py', 'model',
@@ -81,8 +81,10 @@ def test_teacher_loads_and_adaptor_keeps_the_head(released):
     model = MODELS.build(model_cfg(config, path))
     state = state_of(checkpoint, where)
     teacher = model.teacher.state_dict()
-    matches = [k for k, v in teacher.items() if k.startswith('backbone.') and v.shape == state[backbone_key].shape
-               and torch.equal(v, state[backbone_key])]
+    matches = [
+        k for k, v in teacher.items()
+        if k.startswith('backbone.') and v.shape == state[backbone_key].shape and torch.equal(v, state[backbone_key])
+    ]
     assert matches, f'{backbone_key} not loaded into the teacher backbone'
     adaptor = model.teacher.neck
     _, head_state = load_teacher_checkpoint(path, fmt)
@@ -102,8 +104,11 @@ def test_teacher_loads_and_adaptor_keeps_the_head(released):
 def config_formats() -> set:
     """The teacher checkpoint formats that the configs (configs/**, bases included) name."""
     pattern = re.compile(r"(?:teacher_ckpt|checkpoint)_format\s*=\s*'(\w+)'")
-    return {name for path in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
-            for name in pattern.findall(open(path, encoding='utf-8').read())}
+    return {
+        name
+        for path in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+        for name in pattern.findall(open(path, encoding='utf-8').read())
+    }
 
 
 def tensors(tree) -> list:
@@ -161,9 +166,10 @@ def test_bad_keys_are_named(released, tmp_path):
         MODELS.build(model_cfg(config, path))
 
 
-@pytest.mark.parametrize('content, reason', [
-    ('random bytes', 'Unsupported operand'), ('truncated', 'PytorchStreamReader failed reading zip archive'),
-    ('empty', r'empty file \(0 bytes\)'), ('pickled code', 'Unsupported global: GLOBAL mmengine.config')])
+@pytest.mark.parametrize('content, reason', [('random bytes', 'Unsupported operand'),
+                                             ('truncated', 'PytorchStreamReader failed reading zip archive'),
+                                             ('empty', r'empty file \(0 bytes\)'),
+                                             ('pickled code', 'Unsupported global: GLOBAL mmengine.config')])
 def test_unreadable_teacher_file_is_named_and_never_unsafe_advice(tmp_path, content, reason):
     """A file torch cannot load with weights_only=True: the error names it and says to get it again; torch's
     advice to set weights_only=False (or to allowlist the globals) is left out, and its error is not chained
@@ -210,9 +216,9 @@ def test_efficientnet_lite0_teacher_classifies_real_images():
         assert logits.softmax(dim=1).max() > 0.5
 
 
-@pytest.mark.parametrize('config, channels', [
-    ('pcd_resnet34_8xb128-coslr-100e_in1k.py', 512), ('pcd_resnet50_8xb128-coslr-100e_in1k.py', 2048),
-    ('pcd_mobilenetv3-large_8xb128-coslr-100e_in1k.py', 960)])
+@pytest.mark.parametrize('config, channels', [('pcd_resnet34_8xb128-coslr-100e_in1k.py', 512),
+                                              ('pcd_resnet50_8xb128-coslr-100e_in1k.py', 2048),
+                                              ('pcd_mobilenetv3-large_8xb128-coslr-100e_in1k.py', 960)])
 def test_students(config, channels, mocov3_ckpt):
     model = MODELS.build(model_cfg(config, mocov3_ckpt))
     views = [torch.randn(2, 3, 64, 64), torch.randn(2, 3, 64, 64)]
@@ -272,14 +278,16 @@ def test_byol_files_without_the_last_bias(tmp_path):
     assert MODELS.build(cfg).teacher.neck.layers[3].bias is None
 
 
-@pytest.mark.parametrize('config, hidden, bias, width', [
-    ('pcd_resnet18_8xb128-coslr-100e_in1k.py', 4096, False, 256),
-    ('pcd_resnet18-swav-r50_8xb128-coslr-100e_in1k.py', 2048, True, 128),
-    ('pcd_resnet18-byol-r50_8xb128-coslr-100e_in1k.py', 4096, True, 256),
-    ('pcd_resnet18-barlowtwins-r50_8xb128-coslr-100e_in1k.py', [8192, 8192], False, 8192),
-    ('pcd_resnet18-mocov3-vitb16_8xb128-coslr-100e_in1k.py', [4096, 4096], False, 256),
-    ('pcd_resnet18-effnetlite0_8xb128-coslr-100e_in1k.py', 4096, False, 1000),  # one Linear: MoCo v3's φ
-])
+@pytest.mark.parametrize(
+    'config, hidden, bias, width',
+    [
+        ('pcd_resnet18_8xb128-coslr-100e_in1k.py', 4096, False, 256),
+        ('pcd_resnet18-swav-r50_8xb128-coslr-100e_in1k.py', 2048, True, 128),
+        ('pcd_resnet18-byol-r50_8xb128-coslr-100e_in1k.py', 4096, True, 256),
+        ('pcd_resnet18-barlowtwins-r50_8xb128-coslr-100e_in1k.py', [8192, 8192], False, 8192),
+        ('pcd_resnet18-mocov3-vitb16_8xb128-coslr-100e_in1k.py', [4096, 4096], False, 256),
+        ('pcd_resnet18-effnetlite0_8xb128-coslr-100e_in1k.py', 4096, False, 1000),  # one Linear: MoCo v3's φ
+    ])
 def test_student_widths_and_phi_follow_the_teacher_head(config, hidden, bias, width):
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'pcd', config)).model
     neck, head, attention = follow_teacher(cfg.teacher, cfg.neck, cfg.head, cfg.attention)
@@ -296,8 +304,9 @@ def test_width_contradictions_are_build_errors(model_cfg):
     for part, key in (('neck', 'out_channels'), ('attention', 'in_channels'), ('head', 'feat_dim')):
         cfg = copy.deepcopy(model_cfg)
         cfg[part][key] = 128
-        with pytest.raises(ValueError, match=rf"model.{part}.{key}=128 contradicts the teacher head's output width "
-                                             r'\(teacher.neck.channels=\(2048, 4096, 256\)\) \(256\)'):
+        with pytest.raises(
+                ValueError, match=rf"model.{part}.{key}=128 contradicts the teacher head's output width "
+                r'\(teacher.neck.channels=\(2048, 4096, 256\)\) \(256\)'):
             MODELS.build(cfg)
     no_adaptor = copy.deepcopy(model_cfg)
     no_adaptor['teacher']['neck'] = None

@@ -13,16 +13,20 @@ import mmpcd  # noqa: F401  (mmengine checkpoints load with weights_only=True)
 from conftest import REPO
 
 SMALL = [
-    'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
+    'train_dataloader.batch_size=4',
+    'train_dataloader.num_workers=0',
     'train_dataloader.dataset.pipeline.1.transforms.0.0.size=64',
     'train_dataloader.dataset.pipeline.1.transforms.1.0.size=64',
-    'model.head.queue_len=128', 'default_hooks.checkpoint.interval=1',
+    'model.head.queue_len=128',
+    'default_hooks.checkpoint.interval=1',
 ]
 
 
 def train(work_dir, *options, resume=False):
-    cmd = [sys.executable, 'tools/train.py', 'configs/pcd_r18_demo.py', '--work-dir', str(work_dir),
-           '--cfg-options', *SMALL, *options]
+    cmd = [
+        sys.executable, 'tools/train.py', 'configs/pcd_r18_demo.py', '--work-dir',
+        str(work_dir), '--cfg-options', *SMALL, *options
+    ]
     if resume:
         cmd.append('--resume')
     out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
@@ -71,8 +75,8 @@ def test_resume_is_exact_in_every_worker_setting(tmp_path):
     has another seed (the demo's 0): it takes the interrupted run's, 7.
     """
     short = ['train_dataloader.batch_size=5', 'train_dataloader.drop_last=False']
-    train(tmp_path / 'whole', 'train_cfg.max_epochs=2', 'randomness.seed=7', *short,
-          'train_dataloader.num_workers=2', 'train_dataloader.persistent_workers=False')
+    train(tmp_path / 'whole', 'train_cfg.max_epochs=2', 'randomness.seed=7', *short, 'train_dataloader.num_workers=2',
+          'train_dataloader.persistent_workers=False')
     train(tmp_path / 'cut', 'train_cfg.max_epochs=1', 'randomness.seed=7', *short)
     log = train(tmp_path / 'cut', 'train_cfg.max_epochs=2', *short, 'train_dataloader.num_workers=2',
                 'train_dataloader.persistent_workers=True', resume=True)
@@ -97,9 +101,12 @@ def test_resume_from_another_config_fails_before_any_step(tmp_path):
 def test_extracted_backbone_loads_as_pretrained(tmp_path):
     train(tmp_path, 'train_cfg.max_epochs=1')
     out = tmp_path / 'backbone.pth'
-    subprocess.run([sys.executable, 'tools/model_converters/export_student.py', str(tmp_path / 'epoch_1.pth'),
-                    str(out)], cwd=REPO, check=True)
+    subprocess.run(
+        [sys.executable, 'tools/model_converters/export_student.py',
+         str(tmp_path / 'epoch_1.pth'),
+         str(out)], cwd=REPO, check=True)
     from mmengine.runner.checkpoint import _load_checkpoint
+
     from mmselfsup.models.backbones import ResNet
     backbone = ResNet(depth=18, out_indices=[4], init_cfg=dict(type='Pretrained', checkpoint=str(out)))
     backbone.init_weights()
@@ -129,8 +136,8 @@ def test_corrupt_image_is_named(tmp_path):
     (tmp_path / 'train').mkdir()
     (tmp_path / 'train' / 'broken.jpg').write_bytes(b'\xff\xd8 this is not a jpeg')
     out = run_train('--work-dir', str(tmp_path / 'w'), '--cfg-options',
-                    f'train_dataloader.dataset.data_root={tmp_path}',
-                    'train_dataloader.batch_size=1', 'train_dataloader.num_workers=0', 'model.head.queue_len=4')
+                    f'train_dataloader.dataset.data_root={tmp_path}', 'train_dataloader.batch_size=1',
+                    'train_dataloader.num_workers=0', 'model.head.queue_len=4')
     assert out.returncode != 0 and 'broken.jpg' in out.stderr
 
 
@@ -149,8 +156,10 @@ def test_random_teacher_tool_writes_a_loadable_marked_checkpoint(tmp_path):
 @pytest.mark.slow
 def test_demo_loss_falls_below_chance(tmp_path):
     """The demo's first 20 epochs (of 60, same config and schedule): the loss leaves chance, log(K+1)."""
-    cmd = [sys.executable, 'tools/train.py', 'configs/pcd_r18_demo.py', '--work-dir', str(tmp_path),
-           '--cfg-options', 'train_cfg.max_epochs=20']
+    cmd = [
+        sys.executable, 'tools/train.py', 'configs/pcd_r18_demo.py', '--work-dir',
+        str(tmp_path), '--cfg-options', 'train_cfg.max_epochs=20'
+    ]
     out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
     curve = json.loads((tmp_path / 'loss_curve.json').read_text())

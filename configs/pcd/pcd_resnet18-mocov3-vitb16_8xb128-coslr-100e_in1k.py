@@ -4,8 +4,6 @@
 _base_ = './pcd_resnet18_8xb128-coslr-100e_in1k.py'
 model = dict(
     teacher=dict(
-        backbone=dict(_delete_=True, type='TimmFeatureMap', model_name='vit_base_patch16_224',
-                      dynamic_img_size=True),
-        neck=dict(channels=(768, 4096, 4096, 256))),
-    teacher_ckpt='checkpoints/vit-b-300ep.pth.tar',
+        backbone=dict(_delete_=True, type='TimmFeatureMap', model_name='vit_base_patch16_224', dynamic_img_size=True),
+        neck=dict(channels=(768, 4096, 4096, 256))), teacher_ckpt='checkpoints/vit-b-300ep.pth.tar',
     teacher_ckpt_format='mocov3_vit')

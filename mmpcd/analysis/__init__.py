@@ -5,6 +5,8 @@ from .models import AnalysedModel, add_model_arguments, load_model, models_from_
 from .pca import pca
 from .training_logs import log_files, queue_length, read_training_log
 
-__all__ = ['AnalysedModel', 'add_image_arguments', 'add_model_arguments', 'effective_receptive_field',
-           'images_from_arguments', 'list_images', 'load_model', 'load_raw_images', 'log_files', 'mass_centre',
-           'mass_radius', 'models_from_arguments', 'pca', 'queue_length', 'read_training_log', 'support']
+__all__ = [
+    'AnalysedModel', 'add_image_arguments', 'add_model_arguments', 'effective_receptive_field', 'images_from_arguments',
+    'list_images', 'load_model', 'load_raw_images', 'log_files', 'mass_centre', 'mass_radius', 'models_from_arguments',
+    'pca', 'queue_length', 'read_training_log', 'support'
+]

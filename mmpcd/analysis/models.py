@@ -85,8 +85,8 @@ def _from_config(label: str, config: str, checkpoint: Optional[str], seed: int) 
 
 def _torchvision_backbone(name: str, model: nn.Module) -> MapFn:
     if hasattr(model, 'layer4'):  # ResNet, ResNeXt, Wide ResNet: everything before the pooling
-        return nn.Sequential(*[getattr(model, n) for n in ('conv1', 'bn1', 'relu', 'maxpool', 'layer1', 'layer2',
-                                                             'layer3', 'layer4')])
+        return nn.Sequential(
+            *[getattr(model, n) for n in ('conv1', 'bn1', 'relu', 'maxpool', 'layer1', 'layer2', 'layer3', 'layer4')])
     if isinstance(getattr(model, 'features', None), nn.Module):  # VGG, MobileNet, EfficientNet, ConvNeXt, ...
         return model.features
     raise ValueError(f'torchvision:{name} has neither layer1-4 nor features: give a convolutional network '
@@ -147,14 +147,16 @@ def load_model(label: str, source: str, checkpoint: Optional[str] = None, seed: 
 
 def add_model_arguments(parser: argparse.ArgumentParser, targets: bool = True) -> None:
     """``--model LABEL SOURCE [CHECKPOINT]`` (repeated), ``--seed`` and, with ``targets``, ``--target``."""
-    parser.add_argument('--model', nargs='+', action='append', required=True, metavar='LABEL SOURCE [CHECKPOINT]',
-                        help='a model: its label, a config (.py) / torchvision:NAME / timm:NAME, and optionally a '
-                             'local checkpoint (none: random init); repeat for more panels')
+    parser.add_argument(
+        '--model', nargs='+', action='append', required=True, metavar='LABEL SOURCE [CHECKPOINT]',
+        help='a model: its label, a config (.py) / torchvision:NAME / timm:NAME, and optionally a '
+        'local checkpoint (none: random init); repeat for more panels')
     parser.add_argument('--seed', type=int, default=0, help='seed of random initialisations')
     if targets:
-        parser.add_argument('--target', nargs='+', choices=TARGETS, default=['backbone'],
-                            help='the map of each model (one for all, or one per --model): backbone (last map), '
-                                 'student (MHSA(φ(backbone)), PCD configs), teacher (PCD configs)')
+        parser.add_argument(
+            '--target', nargs='+', choices=TARGETS, default=['backbone'],
+            help='the map of each model (one for all, or one per --model): backbone (last map), '
+            'student (MHSA(φ(backbone)), PCD configs), teacher (PCD configs)')
 
 
 def models_from_arguments(args: argparse.Namespace) -> List[Tuple[AnalysedModel, str]]:

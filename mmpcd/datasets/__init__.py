@@ -3,6 +3,7 @@ from .seeded_sampler import SeededAugmentationSampler, SeededIndex, SeededPipeli
 from .transforms import BadImageError, LoadImageFromFileChecked
 from .view_sampling import matched_local_size, mean_pixel_scale_ratio
 
-__all__ = ['ImageFolder', 'SeededAugmentationSampler', 'SeededIndex', 'SeededPipeline', 'BadImageError',
-           'LoadImageFromFileChecked', 'matched_local_size',
-           'mean_pixel_scale_ratio']
+__all__ = [
+    'ImageFolder', 'SeededAugmentationSampler', 'SeededIndex', 'SeededPipeline', 'BadImageError',
+    'LoadImageFromFileChecked', 'matched_local_size', 'mean_pixel_scale_ratio'
+]

@@ -73,8 +73,7 @@ class SeededAugmentationSampler(DefaultSampler):
         round_up: Pad the order to a multiple of the number of processes.
     """
 
-    def __init__(self, dataset: Sized, shuffle: bool = True, seed: Optional[int] = None,
-                 round_up: bool = True) -> None:
+    def __init__(self, dataset: Sized, shuffle: bool = True, seed: Optional[int] = None, round_up: bool = True) -> None:
         super().__init__(dataset, shuffle=shuffle, seed=seed, round_up=round_up)
         pipeline = getattr(dataset, 'pipeline', None)
         if pipeline is None:

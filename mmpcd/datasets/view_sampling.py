@@ -12,7 +12,7 @@ def mean_pixel_scale_ratio(global_size: int, local_size: int, global_min_scale: 
     """
     mean_local_area = (local_min_scale + local_max_scale) / 2
     mean_inverse_global_area = math.log(1 / global_min_scale) / (1 - global_min_scale)
-    return (global_size / local_size) ** 2 * mean_local_area * mean_inverse_global_area
+    return (global_size / local_size)**2 * mean_local_area * mean_inverse_global_area
 
 
 def matched_local_size(global_size: int, scale: float, local_min_scale: float = 0.05) -> int:
@@ -22,5 +22,5 @@ def matched_local_size(global_size: int, scale: float, local_min_scale: float = 
     224 px global views give 123 px at S = 0.3 and 104 px at S = 0.14; the paper reports 128 and 103, the best
     of the sizes it tried (Fig. 2 (B)).
     """
-    return round(global_size * math.sqrt(mean_pixel_scale_ratio(global_size, global_size, scale, scale,
-                                                                local_min_scale)))
+    return round(global_size *
+                 math.sqrt(mean_pixel_scale_ratio(global_size, global_size, scale, scale, local_min_scale)))

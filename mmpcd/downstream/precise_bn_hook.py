@@ -100,8 +100,9 @@ class PreciseBNHook(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         was_training = model.training
         model.train()  # what the model's own train() leaves in eval mode (norm_eval, frozen stages) stays so
-        layers: List[_BatchNorm] = [m for m in model.modules()
-                                    if isinstance(m, _BatchNorm) and m.training and m.track_running_stats]
+        layers: List[_BatchNorm] = [
+            m for m in model.modules() if isinstance(m, _BatchNorm) and m.training and m.track_running_stats
+        ]
         if not layers:
             model.train(was_training)
             print_log('PreciseBNHook: no BN layer in training mode, nothing to update', logger='current')
@@ -126,8 +127,9 @@ class PreciseBNHook(Hook):
         if batches == 0:
             raise RuntimeError('PreciseBNHook: the training data loader gave no batch')
         self._set_stats(layers, [m / batches for m in means], [v / batches for v in variances])
-        print_log(f'PreciseBNHook: running statistics of {len(layers)} BN layers set to their mean over '
-                  f'{batches} training batches', logger='current')
+        print_log(
+            f'PreciseBNHook: running statistics of {len(layers)} BN layers set to their mean over '
+            f'{batches} training batches', logger='current')
 
     @staticmethod
     def _set_stats(layers: Sequence[_BatchNorm], means: List[torch.Tensor], variances: List[torch.Tensor]) -> None:

@@ -34,7 +34,8 @@ ROWS = {
     'PCD w/o MHSA': osp.join(CONFIGS, 'pcd_resnet18-effnetlite0-wo-mhsa_1xb32-lars-15e_cifar10-mini.py'),
     'image-level PCD': osp.join(CONFIGS, 'pcd_resnet18-effnetlite0-image-level_1xb32-lars-15e_cifar10-mini.py'),
     'SEED': osp.join(REPO_ROOT, 'configs', 'seed', 'cpu', 'seed_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py'),
-    'DisCo': osp.join(REPO_ROOT, 'configs', 'disco', 'cpu', 'disco_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py'),
+    'DisCo': osp.join(REPO_ROOT, 'configs', 'disco', 'cpu',
+                      'disco_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py'),
 }
 #: Peers that pre-train the same student without a teacher (docs/dino_sslight.md), run on request.
 PEER_ROWS = {
@@ -50,6 +51,7 @@ class ProbeData:
     """The labelled train and val images of ``data_root`` (``meta/{train,val}.txt``), resized for the probe."""
 
     def __init__(self, data_root: str, size: int, mean: Sequence[float], std: Sequence[float]) -> None:
+
         def split(name: str) -> Tuple[torch.Tensor, torch.Tensor]:
             paths, labels = read_labelled_list(osp.join(data_root, 'meta', f'{name}.txt'), osp.join(data_root, name))
             return load_images(paths, size, mean, std), labels
@@ -88,8 +90,7 @@ def run_dir_name(row: str, seed: int) -> str:
     return f'{row.replace(" ", "_").replace("/", "")}_seed{seed}'
 
 
-def train(config: str, work_dir: str, seed: int, init_ckpt: str, options: Dict[str, object],
-          max_epochs: int) -> str:
+def train(config: str, work_dir: str, seed: int, init_ckpt: str, options: Dict[str, object], max_epochs: int) -> str:
     """Run ``tools/train.py`` from ``init_ckpt``; the path of its last checkpoint.
 
     A run of ``work_dir`` that already ended at ``max_epochs`` is reused, not repeated.
@@ -101,8 +102,11 @@ def train(config: str, work_dir: str, seed: int, init_ckpt: str, options: Dict[s
         if osp.isfile(last) and torch.load(last, map_location='cpu', weights_only=True)['meta']['epoch'] == max_epochs:
             print(f'{work_dir}: reusing its finished run ({last})', flush=True)
             return last
-    cmd = [sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'), config, '--work-dir', work_dir,
-           '--seed', str(seed), '--cfg-options', f'load_from={init_ckpt}', *[f'{k}={v}' for k, v in options.items()]]
+    cmd = [
+        sys.executable,
+        osp.join(REPO_ROOT, 'tools', 'train.py'), config, '--work-dir', work_dir, '--seed',
+        str(seed), '--cfg-options', f'load_from={init_ckpt}', *[f'{k}={v}' for k, v in options.items()]
+    ]
     with open(osp.join(work_dir, 'train.log'), 'w') as log:
         done = subprocess.run(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
     if done.returncode:
@@ -125,9 +129,10 @@ def run(work_dir: str, seeds: Sequence[int], rows: Dict[str, str], options: Opti
     probe = ProbeData(osp.join(REPO_ROOT, data_root), size, preprocessor.mean, preprocessor.std)
     # K of each contrastive row (None: a loss without a chance level log(K+1), as DINO's)
     queue_len = {row: cfg.model.get('queue', cfg.model.head).get('queue_len') for row, cfg in cfgs.items()}
-    results: dict = dict(top1={RANDOM: [], TEACHER: [], **{row: [] for row in rows}}, loss={row: [] for row in rows},
-                         chance={}, num_negatives=next((k for k in queue_len.values() if k), None), size=size,
-                         seeds=list(seeds))
+    results: dict = dict(top1={RANDOM: [], TEACHER: [], **{row: []
+                                                           for row in rows}}, loss={row: []
+                                                                                    for row in rows}, chance={},
+                         num_negatives=next((k for k in queue_len.values() if k), None), size=size, seeds=list(seeds))
     for seed in seeds:
         for row, config in rows.items():
             run_dir = osp.join(work_dir, run_dir_name(row, seed))
@@ -146,8 +151,9 @@ def run(work_dir: str, seeds: Sequence[int], rows: Dict[str, str], options: Opti
                 curve = json.load(f)
             results['loss'][row].append(curve['losses'])
             results['chance'][row] = curve['chance']  # None: the loss is not InfoNCE alone (DisCo)
-            print(f'seed {seed}, {row}: top-1 {results["top1"][row][-1]:.1f} '
-                  f'(random init {results["top1"][RANDOM][-1]:.1f})', flush=True)
+            print(
+                f'seed {seed}, {row}: top-1 {results["top1"][row][-1]:.1f} '
+                f'(random init {results["top1"][RANDOM][-1]:.1f})', flush=True)
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
         json.dump(results, f)
     return results
@@ -165,8 +171,9 @@ def final_loss(losses: List[float], last: int = 20) -> float:
 
 def table(results: dict) -> str:
     """The results as a markdown table: top-1 mean ± std over seeds, final loss against chance."""
-    lines = ['| row | linear-probe top-1 (%) | runs | final training loss | below chance log(K+1) |',
-             '|---|---|---|---|---|']
+    lines = [
+        '| row | linear-probe top-1 (%) | runs | final training loss | below chance log(K+1) |', '|---|---|---|---|---|'
+    ]
     for row, values in results['top1'].items():
         if not values:  # no released teacher among the rows
             continue

@@ -54,11 +54,14 @@ def figures(work_dir: str, results: dict, prefix: str, seed: int = 0) -> Dict[st
         The numbers the tools measure: ``feature_maps`` (PCA variance
         shares), ``tsne`` (linear-probe top-1), ``erf`` (radii, support).
     """
+
     def run_dir(row: str) -> str:
         return osp.join(work_dir, bench.run_dir_name(row, seed))
 
-    students = {row: load_model(row, bench.ROWS[row], last_checkpoint(run_dir(row)))
-                for row in ('PCD', 'image-level PCD') if row in results['loss']}
+    students = {
+        row: load_model(row, bench.ROWS[row], last_checkpoint(run_dir(row)))
+        for row in ('PCD', 'image-level PCD') if row in results['loss']
+    }
     first = next(iter(results['loss']))
     random = load_model(bench.RANDOM, bench.ROWS[first], osp.join(run_dir(first), 'init.pth'))
     teacher = (dataclasses.replace(random, label='EfficientNet-Lite0'), 'teacher')

@@ -47,8 +47,8 @@ def load_images(paths: Sequence[str], size: int, mean: Sequence[float], std: Seq
 def pooled_features(feature_map: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
                     batch_size: int = 100) -> torch.Tensor:
     """Global-average-pooled maps of ``feature_map`` (images -> (N, C, h, w)), in batches: (N, C)."""
-    return torch.cat([feature_map(images[i:i + batch_size]).mean(dim=(2, 3))
-                      for i in range(0, len(images), batch_size)])
+    return torch.cat(
+        [feature_map(images[i:i + batch_size]).mean(dim=(2, 3)) for i in range(0, len(images), batch_size)])
 
 
 def fit_logistic_regression(x: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float) -> torch.Tensor:
@@ -94,8 +94,9 @@ def linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tens
     fold_of = torch.arange(len(train_x)) % folds
 
     def cv_score(l2: float) -> float:
-        return sum(_top1(fit_logistic_regression(train_x[fold_of != k], train_y[fold_of != k], num_classes, l2),
-                         train_x[fold_of == k], train_y[fold_of == k]) for k in range(folds)) / folds
+        return sum(
+            _top1(fit_logistic_regression(train_x[fold_of != k], train_y[fold_of != k], num_classes, l2), train_x[
+                fold_of == k], train_y[fold_of == k]) for k in range(folds)) / folds
 
     l2 = max(L2_GRID, key=cv_score)
     return _top1(fit_logistic_regression(train_x, train_y, num_classes, l2), val_x, val_y), l2

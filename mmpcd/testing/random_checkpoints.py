@@ -20,8 +20,7 @@ from torch import nn
 RANDOM_TEACHER_KEY = 'mmpcd_random_teacher'
 
 
-def mocov3_mlp(num_layers: int, input_dim: int, mlp_dim: int, output_dim: int,
-               last_bn: bool = True) -> nn.Sequential:
+def mocov3_mlp(num_layers: int, input_dim: int, mlp_dim: int, output_dim: int, last_bn: bool = True) -> nn.Sequential:
     """MoCo v3's ``_build_mlp``: Linear (no bias) - BN1d - ReLU ... - Linear - BN1d(affine=False)."""
     layers = []
     for i in range(num_layers):
@@ -82,8 +81,10 @@ def mocov3_vit_base(seed: int = 0) -> Dict:
     encoder = timm.create_model('vit_base_patch16_224', pretrained=False)
     encoder.head = mocov3_mlp(3, 768, 4096, 256)
     randomize_bn_statistics(encoder.head, generator)
-    state_dict = {**_prefixed('module.base_encoder.', encoder), **_prefixed('module.momentum_encoder.', encoder),
-                  **_prefixed('module.predictor.', mocov3_mlp(2, 256, 4096, 256, last_bn=False))}
+    state_dict = {
+        **_prefixed('module.base_encoder.', encoder), **_prefixed('module.momentum_encoder.', encoder),
+        **_prefixed('module.predictor.', mocov3_mlp(2, 256, 4096, 256, last_bn=False))
+    }
     return _marked(dict(epoch=300, arch='vit_base', state_dict=state_dict))
 
 
@@ -93,11 +94,12 @@ def swav_resnet50(seed: int = 0) -> Dict:
     torch.manual_seed(seed)
     head = nn.Sequential(nn.Linear(2048, 2048), nn.BatchNorm1d(2048), nn.ReLU(inplace=True), nn.Linear(2048, 128))
     randomize_bn_statistics(head, generator)
-    return _marked({**_prefixed('module.', _resnet50(generator), skip='fc.'),
-                    **_prefixed('module.projection_head.', head),
-                    # SwAV's nn.Linear(128, 3000, bias=False), its rows normalized as SwAV does before each step
-                    'module.prototypes.weight': nn.functional.normalize(
-                        nn.Linear(128, 3000, bias=False).weight.detach(), dim=1)})
+    return _marked({
+        **_prefixed('module.', _resnet50(generator), skip='fc.'),
+        **_prefixed('module.projection_head.', head),
+        # SwAV's nn.Linear(128, 3000, bias=False), its rows normalized as SwAV does before each step
+        'module.prototypes.weight': nn.functional.normalize(nn.Linear(128, 3000, bias=False).weight.detach(), dim=1)
+    })
 
 
 def byol_resnet50(seed: int = 0) -> Dict:
@@ -105,12 +107,13 @@ def byol_resnet50(seed: int = 0) -> Dict:
     (``configs/selfsup/_base_/models/byol.py``; BN instead of SyncBN, which needs a process group): online
     and target (EMA) networks and predictor, with the keys that mmselfsup's checkpoints have."""
     from mmengine.config import Config
-    from mmselfsup.registry import MODELS
+
     import mmselfsup
+    from mmselfsup.registry import MODELS
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    cfg = Config.fromfile(osp.join(osp.dirname(mmselfsup.__file__), '.mim', 'configs', 'selfsup', '_base_', 'models',
-                                   'byol.py')).model
+    cfg = Config.fromfile(
+        osp.join(osp.dirname(mmselfsup.__file__), '.mim', 'configs', 'selfsup', '_base_', 'models', 'byol.py')).model
     cfg.backbone.norm_cfg = cfg.neck.norm_cfg = cfg.head.predictor.norm_cfg = dict(type='BN')
     with DefaultScope.overwrite_default_scope('mmselfsup'):
         byol = MODELS.build(cfg)
@@ -149,9 +152,10 @@ def barlowtwins_resnet50(seed: int = 0) -> Dict:
     layers.append(nn.Linear(sizes[-2], sizes[-1], bias=False))
     projector = nn.Sequential(*layers)
     randomize_bn_statistics(projector, generator)
-    model = {**_prefixed('module.backbone.', _resnet50(generator), skip='fc.'),
-             **_prefixed('module.projector.', projector),
-             **_prefixed('module.bn.', nn.BatchNorm1d(8192, affine=False))}
+    model = {
+        **_prefixed('module.backbone.', _resnet50(generator), skip='fc.'), **_prefixed('module.projector.', projector),
+        **_prefixed('module.bn.', nn.BatchNorm1d(8192, affine=False))
+    }
     return _marked(dict(epoch=1000, model=model))
 
 

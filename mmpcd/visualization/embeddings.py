@@ -30,6 +30,7 @@ def embed_2d(features: torch.Tensor, method: str = 'tsne', seed: int = 0) -> np.
         raise ValueError(f'method must be one of {METHODS}, got {method!r}')
     from sklearn.manifold import TSNE
     from threadpoolctl import threadpool_limits
+
     # One thread: for the few hundred points drawn, OpenMP threads only add waiting (20x slower on a busy 2-core CPU)
     with threadpool_limits(limits=1):
         return TSNE(n_components=2, perplexity=min(30.0, (len(x) - 1) / 3), init='pca',
@@ -83,6 +84,7 @@ def draw_embeddings(models: Sequence[Tuple[AnalysedModel, str]], data_root: str,
     Returns:
         ``{title (:meth:`AnalysedModel.title`): val top-1 (%)}`` (empty without ``probe``).
     """
+
     def split(name: str) -> Tuple[List[str], torch.Tensor]:
         return read_labelled_list(osp.join(data_root, 'meta', f'{name}.txt'), osp.join(data_root, name))
 
@@ -99,8 +101,8 @@ def draw_embeddings(models: Sequence[Tuple[AnalysedModel, str]], data_root: str,
         val_features = pooled_features(feature_map, model.normalize(val_x))
         title = model.title(target)
         if probe:
-            top1[title], _ = linear_probe(pooled_features(feature_map, model.normalize(train_x)), train_y,
-                                          val_features, val_y)
+            top1[title], _ = linear_probe(pooled_features(feature_map, model.normalize(train_x)), train_y, val_features,
+                                          val_y)
         embeddings[title + (f'\nlinear probe top-1 {top1[title]:.1f}%' if probe else '')] = embed_2d(
             val_features, method, seed)
     plot_embeddings(embeddings, val_y.tolist(), class_names, path)

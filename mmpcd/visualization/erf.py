@@ -25,8 +25,9 @@ def plot_erf(erfs: Dict[str, torch.Tensor], path: str, fractions: Sequence[float
         row, col = mass_centre(erf)
         radii = [mass_radius(erf, fraction) for fraction in fractions]
         for radius, colour in zip(radii, ('white', 'red', 'black')):
-            ax.add_patch(Rectangle((col - radius - 0.5, row - radius - 0.5), 2 * radius + 1, 2 * radius + 1,
-                                   fill=False, edgecolor=colour, linewidth=1))
+            ax.add_patch(
+                Rectangle((col - radius - 0.5, row - radius - 0.5), 2 * radius + 1, 2 * radius + 1, fill=False,
+                          edgecolor=colour, linewidth=1))
         radius_text = ', '.join(f'r{round(100 * f)} {r}' for f, r in zip(fractions, radii))
         ax.set_title(f'{title}\n{radius_text} px', fontsize=8)
         ax.set_xticks([])
@@ -55,6 +56,7 @@ def draw_erfs(models: Sequence[Tuple[AnalysedModel, str]], images: torch.Tensor,
         with torch.no_grad():
             map_size = tuple(feature_map(model.normalize(images[:1])).shape[2:])
         numbers[model.title(target)] = dict(map=map_size, support=support(erf).double().mean().item(),
-                                    radius={f: mass_radius(erf, f) for f in fractions})
+                                            radius={f: mass_radius(erf, f)
+                                                    for f in fractions})
     plot_erf(erfs, path, fractions)
     return numbers

@@ -16,9 +16,8 @@ def chance_loss(num_negatives: int) -> float:
     return math.log(num_negatives + 1)
 
 
-def plot_training_curves(runs: Dict[str, List[Dict[str, Sequence[float]]]], path: str,
-                         keys: Sequence[str] = ('loss', ), num_negatives: Optional[int] = None,
-                         title: str = 'training') -> None:
+def plot_training_curves(runs: Dict[str, List[Dict[str, Sequence[float]]]], path: str, keys: Sequence[str] = ('loss', ),
+                         num_negatives: Optional[int] = None, title: str = 'training') -> None:
     """Draw each of ``keys`` against iteration, one panel per key, one line per run.
 
     Args:
@@ -64,6 +63,9 @@ def plot_training_curves(runs: Dict[str, List[Dict[str, Sequence[float]]]], path
 def plot_loss_curves(curves: Dict[str, Sequence[Sequence[float]]], path: str, num_negatives: Optional[int] = None,
                      title: str = 'training loss') -> None:
     """Draw per-iteration losses (``{label: [losses of run 1, run 2, ...]}``) with :func:`plot_training_curves`."""
-    runs = {label: [dict(iter=range(1, len(losses) + 1), loss=losses) for losses in label_runs]
-            for label, label_runs in curves.items()}
+    runs = {
+        label: [dict(iter=range(1,
+                                len(losses) + 1), loss=losses) for losses in label_runs]
+        for label, label_runs in curves.items()
+    }
     plot_training_curves(runs, path, ('loss', ), num_negatives, title)

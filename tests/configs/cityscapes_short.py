@@ -4,12 +4,19 @@ data_root = 'data/cityscapes_mini/'
 crop_size = (128, 256)
 model = dict(data_preprocessor=dict(size=crop_size))
 train_pipeline = [
-    dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
     dict(type='RandomChoiceResize', scales=[(512, short) for short in (160, 192)], keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size), dict(type='RandomFlip', prob=0.5), dict(type='PackSegInputs')]
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs')
+]
 test_pipeline = [
-    dict(type='LoadImageFromFile'), dict(type='Resize', scale=(512, 192), keep_ratio=True),
-    dict(type='LoadAnnotations'), dict(type='PackSegInputs')]
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(512, 192), keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')
+]
 train_dataloader = dict(**_base_.loader, dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(**_base_.loader, dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -3,13 +3,18 @@ _base_ = ['../../configs/benchmarks/mmdetection/voc0712/faster-rcnn_r18-c4_ms-9k
 data_root = 'data/voc_mini/VOCdevkit/'
 model = _base_.c4_small
 train_pipeline = [
-    dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=(320, 192), keep_ratio=True), dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')]
-test_pipeline = [
-    dict(type='LoadImageFromFile'), dict(type='Resize', scale=(320, 192), keep_ratio=True),
+    dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))]
+    dict(type='Resize', scale=(320, 192), keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(320, 192), keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+]
 train_dataloader = dict(batch_size=2, **_base_.loader, dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(**_base_.loader, dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -59,9 +59,12 @@ def measure_losses(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
     """Each loss of LOSSES measured in a fresh process of this script (``--loss-worker``)."""
     results = {}
     for name in LOSSES:
-        cmd = [sys.executable, __file__, '--config', args.config, '--loss-worker', name,
-               '--loss-batch', str(args.loss_batch), '--img-size', str(args.img_size),
-               '--repeats', str(args.repeats)] + (['--amp'] if args.amp else [])
+        cmd = [
+            sys.executable, __file__, '--config', args.config, '--loss-worker', name, '--loss-batch',
+            str(args.loss_batch), '--img-size',
+            str(args.img_size), '--repeats',
+            str(args.repeats)
+        ] + (['--amp'] if args.amp else [])
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         results[name] = json.loads(out.strip().splitlines()[-1])
     return results
@@ -87,11 +90,14 @@ def main() -> None:
     eff, dense = losses['efficient'], losses['straightforward']
     print(f'## 1. Pixel-wise loss, forward + backward (N={args.loss_batch}, {feat}x{feat}, C={head.feat_dim}, '
           f'K={head.queue_len})\n')
-    print(table([['loss', 'time (s)', 'peak memory (MiB)'],
-                 ['straightforward', f'{dense["time"]:.3f}', f'{dense["peak"] / 2**20:.0f}'],
-                 ['memory-efficient', f'{eff["time"]:.3f}', f'{eff["peak"] / 2**20:.0f}'],
-                 ['ratio efficient / straightforward', f'{eff["time"] / dense["time"]:.2f}',
-                  f'{eff["peak"] / dense["peak"]:.3f}']]))
+    print(
+        table([['loss', 'time (s)', 'peak memory (MiB)'],
+               ['straightforward', f'{dense["time"]:.3f}', f'{dense["peak"] / 2**20:.0f}'],
+               ['memory-efficient', f'{eff["time"]:.3f}', f'{eff["peak"] / 2**20:.0f}'],
+               [
+                   'ratio efficient / straightforward', f'{eff["time"] / dense["time"]:.2f}',
+                   f'{eff["peak"] / dense["peak"]:.3f}'
+               ]]))
 
     ceiling = matmul_rate(args.amp, args.repeats)
     print(f'\n## 2. The ceiling: a square matrix product, {"fp16" if args.amp else "fp32"}\n')
@@ -99,8 +105,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         teacher_ckpt = benchmark_teacher(cfg, tmp)
-        steps = {name: measure_step(cfg, teacher_ckpt, channels_last, args.batch, args.img_size, args.repeats, args.amp)
-                 for name, channels_last in LAYOUTS.items()}
+        steps = {
+            name: measure_step(cfg, teacher_ckpt, channels_last, args.batch, args.img_size, args.repeats, args.amp)
+            for name, channels_last in LAYOUTS.items()
+        }
     print(f'\n## 3. One train step ({args.batch} images x 2 views, {args.img_size} px, one process)\n')
     header = ['part', 'GFLOP'] + [f'{name}: {col}' for name in steps for col in ('time (s)', 'GFLOP/s', 'share')]
     rows = [header]
@@ -124,9 +132,9 @@ def main() -> None:
 
     pipeline_rate = measure_pipeline(cfg, args.img_size, args.pipeline_images)
     print(f'\n## 4. Data pipeline (BYOL two views, {args.img_size} px, one worker)\n')
-    print(table([['', 'images per second'], ['pipeline, one worker', f'{pipeline_rate:.1f}'],
-                 ['train step', f'{step_rate:.1f}'],
-                 ['workers needed to keep up', f'{step_rate / pipeline_rate:.2f}']]))
+    print(
+        table([['', 'images per second'], ['pipeline, one worker', f'{pipeline_rate:.1f}'],
+               ['train step', f'{step_rate:.1f}'], ['workers needed to keep up', f'{step_rate / pipeline_rate:.2f}']]))
 
 
 if __name__ == '__main__':

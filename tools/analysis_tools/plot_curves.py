@@ -20,7 +20,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, list]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('logs', nargs='+', help='mmengine work dirs or json logs')
     parser.add_argument('--labels', nargs='+', help='one per log; runs with one label share a colour '
-                                                    '(default: the work dir names)')
+                        '(default: the work dir names)')
     parser.add_argument('--keys', nargs='+', default=['loss', 'lr'], help='logged scalars, one panel each')
     parser.add_argument('--num-negatives', type=int, help='K for the chance line (default: from the config)')
     parser.add_argument('--title', default='training curves')

@@ -8,8 +8,8 @@ Pre-trains ResNet-18 students with tools/train.py on the unlabelled train images
 configs/pcd/cpu/; on request the peers without a teacher, DINO and SSLight: configs/{dino,sslight}/cpu/), probes
 each with a linear classifier on frozen pooled features, and prints a markdown table (top-1 mean ± std over seeds,
 final loss against log(K+1)); with --docs, writes it, the loss curves and the pictures of seed 0's students (feature
-maps, t-SNE, ERFs; docs/analysis.md) to docs/distillation_benchmark_{table.md,loss.png,feature_maps.png,tsne.png,erf.png}.
-See docs/distillation_benchmark.md.
+maps, t-SNE, ERFs; docs/analysis.md) to
+docs/distillation_benchmark_{table.md,loss.png,feature_maps.png,tsne.png,erf.png}. See docs/distillation_benchmark.md.
 
     python tools/benchmarks/distill_cpu.py --docs --figures-only --work-dir work_dirs/distill_cpu  # redraw, no training
 """
@@ -18,8 +18,8 @@ import json
 import os.path as osp
 
 from mmpcd.evaluation import distillation_benchmark as bench
-from mmpcd.paths import REPO_ROOT
 from mmpcd.evaluation.distillation_figures import figures
+from mmpcd.paths import REPO_ROOT
 
 ALL_ROWS = {**bench.ROWS, **bench.PEER_ROWS}
 
@@ -27,18 +27,19 @@ ALL_ROWS = {**bench.ROWS, **bench.PEER_ROWS}
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--seeds', type=int, default=3, help='runs per row, seeds 0..N-1')
-    parser.add_argument('--rows', nargs='+', choices=sorted(ALL_ROWS), default=sorted(bench.ROWS),
-                        help='rows that pre-train a student (random init and a released teacher are always scored); '
-                        f'default: the PCD rows, {sorted(bench.ROWS)}')
-    parser.add_argument('--quick', action='store_true',
-                        help=f'stop each run early ({bench.QUICK_OPTIONS}), for tests')
+    parser.add_argument(
+        '--rows', nargs='+', choices=sorted(ALL_ROWS), default=sorted(bench.ROWS),
+        help='rows that pre-train a student (random init and a released teacher are always scored); '
+        f'default: the PCD rows, {sorted(bench.ROWS)}')
+    parser.add_argument('--quick', action='store_true', help=f'stop each run early ({bench.QUICK_OPTIONS}), for tests')
     parser.add_argument('--work-dir', default='work_dirs/distill_cpu')
     parser.add_argument('--docs', action='store_true', help='write the table, the curves and the figures into docs/')
     parser.add_argument('--figures', action='store_true',
                         help="also draw seed 0's feature maps, t-SNE and ERFs (always with --docs)")
-    parser.add_argument('--figures-only', action='store_true',
-                        help='no training: the table and curves from the results.json of --work-dir, the figures '
-                             'from its finished runs (the t-SNE titles probe seed 0 again)')
+    parser.add_argument(
+        '--figures-only', action='store_true',
+        help='no training: the table and curves from the results.json of --work-dir, the figures '
+        'from its finished runs (the t-SNE titles probe seed 0 again)')
     return parser.parse_args()
 
 
@@ -49,8 +50,7 @@ def main() -> None:
         with open(osp.join(args.work_dir, 'results.json')) as f:
             results = json.load(f)
     else:
-        results = bench.run(args.work_dir, list(range(args.seeds)), rows,
-                            bench.QUICK_OPTIONS if args.quick else None)
+        results = bench.run(args.work_dir, list(range(args.seeds)), rows, bench.QUICK_OPTIONS if args.quick else None)
     out = osp.join(REPO_ROOT, 'docs', 'distillation_benchmark') if args.docs else osp.join(args.work_dir, 'summary')
     text = bench.table(results)
     with open(f'{out}_table.md', 'w') as f:

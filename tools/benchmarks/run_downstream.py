@@ -29,11 +29,9 @@ TASKS = {
     'voc0712': ('mmdetection/voc0712/faster-rcnn_r18-c4_ms-24k_voc0712.py', True, True, 5,
                 ['pascal_voc/AP50', 'pascal_voc/mAP']),
     'coco-c4': ('mmdetection/coco/mask-rcnn_r18-c4_1x_coco.py', True, True, 1, ['coco/bbox_mAP', 'coco/segm_mAP']),
-    'coco-fpn': ('mmdetection/coco/mask-rcnn_r18_fpn_1x_coco.py', False, False, 1,
-                 ['coco/bbox_mAP', 'coco/segm_mAP']),
+    'coco-fpn': ('mmdetection/coco/mask-rcnn_r18_fpn_1x_coco.py', False, False, 1, ['coco/bbox_mAP', 'coco/segm_mAP']),
     'cityscapes': ('mmsegmentation/cityscapes/fcn-bn-d6_r18-d16_90k_cityscapes.py', True, False, 5, ['mIoU']),
-    'linear': ('classification/imagenet/resnet18_linear-8xb128-coslr-100e_in1k.py', False, False, 1,
-               ['accuracy/top1']),
+    'linear': ('classification/imagenet/resnet18_linear-8xb128-coslr-100e_in1k.py', False, False, 1, ['accuracy/top1']),
 }
 
 
@@ -70,10 +68,12 @@ def main() -> None:
     work_dir = args.work_dir or osp.join('work_dirs', 'downstream', args.task)
     os.makedirs(work_dir, exist_ok=True)
     student = osp.join(work_dir, 'student.pth')
-    subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'model_converters', 'export_student.py'),
-                    args.checkpoint, student] + (['--norm-rescale', '0.25'] if rescale else []), check=True)
-    options = [f'model.backbone.init_cfg.checkpoint={student}'] + (
-        [f'model.roi_head.shared_head.init_cfg.checkpoint={student}'] if c4 else []) + args.cfg_options
+    subprocess.run([
+        sys.executable,
+        osp.join(REPO_ROOT, 'tools', 'model_converters', 'export_student.py'), args.checkpoint, student
+    ] + (['--norm-rescale', '0.25'] if rescale else []), check=True)
+    options = [f'model.backbone.init_cfg.checkpoint={student}'
+               ] + ([f'model.roi_head.shared_head.init_cfg.checkpoint={student}'] if c4 else []) + args.cfg_options
     results = []
     for seed in range(args.seeds or seeds):
         run_dir = osp.join(work_dir, f'seed{seed}')

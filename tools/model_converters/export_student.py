@@ -36,9 +36,10 @@ def main() -> None:
     parser.add_argument('checkpoint', help='training checkpoint written by tools/train.py')
     parser.add_argument('out', help='output file (written all at once; never the input checkpoint)')
     parser.add_argument('--to', choices=['mmdet', 'torchvision', 'detectron2'], default='mmdet')
-    parser.add_argument('--norm-rescale', type=positive_scale, default=None, metavar='S',
-                        help='NormRescale: multiply the weights of the convs followed by a BN by S > 0 '
-                        '(0.25 in the paper for C4 / FCN)')
+    parser.add_argument(
+        '--norm-rescale', type=positive_scale, default=None, metavar='S',
+        help='NormRescale: multiply the weights of the convs followed by a BN by S > 0 '
+        '(0.25 in the paper for C4 / FCN)')
     parser.add_argument('--prefix', default='backbone.', help='module to export (the student backbone)')
     args = parser.parse_args()
     if same_file(args.out, args.checkpoint):

@@ -9,8 +9,8 @@ crop_size = 224
 def _view(size, scale):
     return [
         dict(type='RandomResizedCrop', size=size, scale=scale, backend='pillow'),
-        dict(type='RandomApply', prob=0.8, transforms=[
-            dict(type='ColorJitter', brightness=0.8, contrast=0.8, saturation=0.8, hue=0.2)]),
+        dict(type='RandomApply', prob=0.8,
+             transforms=[dict(type='ColorJitter', brightness=0.8, contrast=0.8, saturation=0.8, hue=0.2)]),
         dict(type='RandomGrayscale', prob=0.2, keep_channels=True, channel_weights=(0.114, 0.587, 0.2989)),
         dict(type='RandomGaussianBlur', sigma_min=0.1, sigma_max=2.0, prob=0.5),
         dict(type='RandomFlip', prob=0.5),
@@ -19,7 +19,8 @@ def _view(size, scale):
 
 train_pipeline = [
     dict(type='LoadImageFromFileChecked'),
-    dict(type='MultiView', num_views=[2, 6], transforms=[_view(crop_size, (0.14, 1.0)), _view(96, (0.05, 0.14))]),
+    dict(type='MultiView', num_views=[2, 6], transforms=[_view(crop_size, (0.14, 1.0)),
+                                                         _view(96, (0.05, 0.14))]),
     dict(type='PackSelfSupInputs', meta_keys=['img_path']),
 ]
 train_dataloader = dict(batch_size=64, dataset=dict(pipeline=train_pipeline))

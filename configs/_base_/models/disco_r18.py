@@ -3,17 +3,9 @@
 # queue of 65536 keys and τ = 0.2 (MoCo v2's); consistency (MSE) with the teacher's embedding, λ = 1. The teacher,
 # its checkpoint and the input normalization are PCD's; the projection's output and the queue follow its embedding.
 _base_ = './pcd_r18.py'
-model = dict(
-    _delete_=True,
-    type='DisCo',
-    data_preprocessor=_base_.model.data_preprocessor,
-    backbone=_base_.model.backbone,
-    neck=dict(type='MoCoV2Neck', in_channels=512, hid_channels=2048),
-    head=dict(type='ContrastiveHead', loss=dict(type='mmcls.CrossEntropyLoss'), temperature=0.2),
-    queue=dict(type='EmbeddingQueue', queue_len=65536),
-    momentum=0.999,
-    distill_weight=1.0,
-    teacher=_base_.model.teacher,
-    teacher_ckpt=_base_.model.teacher_ckpt,
-    teacher_ckpt_format=_base_.model.teacher_ckpt_format,
-    channels_last=_base_.model.channels_last)
+model = dict(_delete_=True, type='DisCo', data_preprocessor=_base_.model.data_preprocessor,
+             backbone=_base_.model.backbone, neck=dict(type='MoCoV2Neck', in_channels=512, hid_channels=2048),
+             head=dict(type='ContrastiveHead', loss=dict(type='mmcls.CrossEntropyLoss'),
+                       temperature=0.2), queue=dict(type='EmbeddingQueue', queue_len=65536), momentum=0.999,
+             distill_weight=1.0, teacher=_base_.model.teacher, teacher_ckpt=_base_.model.teacher_ckpt,
+             teacher_ckpt_format=_base_.model.teacher_ckpt_format, channels_last=_base_.model.channels_last)

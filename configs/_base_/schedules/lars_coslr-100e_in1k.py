@@ -15,10 +15,9 @@ optim_wrapper = dict(
 warmup_epochs = 10
 max_epochs = 100
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min=0., by_epoch=True,
-         begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
+    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=warmup_epochs, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min=0., by_epoch=True, begin=warmup_epochs,
+         end=max_epochs, convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 # lr = optimizer.lr * (processes x batch per process) / base_batch_size: the linear scaling rule.

@@ -12,14 +12,12 @@ for view in (global1, global2):
 local[0].update(size=27)
 
 model = dict(neck=dict(out_channels=1024), head=dict(out_channels=1024))
-custom_hooks = [dict(type='DINOHook', warmup_teacher_temp=0.04, teacher_temp=0.07, warmup_epochs=5,
-                     freeze_last_layer_epochs=1),
-                dict(type='LossCurveHook')]
+custom_hooks = [
+    dict(type='DINOHook', warmup_teacher_temp=0.04, teacher_temp=0.07, warmup_epochs=5, freeze_last_layer_epochs=1),
+    dict(type='LossCurveHook')
+]
 train_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    pin_memory=False,
+    batch_size=32, num_workers=2, persistent_workers=True, pin_memory=False,
     dataset=dict(type='ImageFolder', data_root='data/cifar10_mini', ann_file='', data_prefix=dict(img_path='train/'),
                  pipeline=train_pipeline))
 auto_scale_lr = dict(enable=False)

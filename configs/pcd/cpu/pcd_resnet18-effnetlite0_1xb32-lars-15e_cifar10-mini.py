@@ -11,10 +11,8 @@ for view in train_pipeline[1]['transforms']:
 
 model = dict(head=dict(queue_len=1024))
 
-train_dataloader = dict(
-    batch_size=32,
-    persistent_workers=True,
-    dataset=dict(data_root='data/cifar10_mini', pipeline=train_pipeline))
+train_dataloader = dict(batch_size=32, persistent_workers=True, dataset=dict(data_root='data/cifar10_mini',
+                                                                             pipeline=train_pipeline))
 
 warmup_epochs = 2
 max_epochs = 15

@@ -23,10 +23,7 @@ class DINOHook(Hook):
 
     priority = 'VERY_HIGH'
 
-    def __init__(self,
-                 warmup_teacher_temp: float = 0.04,
-                 teacher_temp: float = 0.07,
-                 warmup_epochs: int = 30,
+    def __init__(self, warmup_teacher_temp: float = 0.04, teacher_temp: float = 0.07, warmup_epochs: int = 30,
                  freeze_last_layer_epochs: int = 1) -> None:
         self.warmup_teacher_temp = warmup_teacher_temp
         self.teacher_temp = teacher_temp

@@ -1,9 +1,9 @@
 from .base_distiller import BaseDistiller
 from .dino import DINO
-from .oss import OSS
-from .oss_offline import OSSOffline
 from .disco import DisCo
 from .image_distiller import ImageDistiller
+from .oss import OSS
+from .oss_offline import OSSOffline
 from .pcd import PCD
 from .seed import SEED
 

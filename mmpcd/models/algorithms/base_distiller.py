@@ -2,9 +2,8 @@ import copy
 from typing import List, Optional, Tuple, Union
 
 import torch
-from torch import nn
-
 from mmengine.logging import print_log
+from torch import nn
 
 from mmselfsup.models.algorithms.base import BaseModel
 from mmselfsup.registry import MODELS
@@ -48,26 +47,18 @@ class BaseDistiller(BaseModel):
         init_cfg: Initialization config of the student.
     """
 
-    def __init__(self,
-                 backbone: dict,
-                 neck: Optional[dict],
-                 head: Optional[dict],
-                 teacher: dict,
-                 teacher_ckpt: Optional[str] = None,
-                 teacher_ckpt_format: str = 'mocov3',
-                 student_parts: Optional[dict] = None,
-                 channels_last: bool = False,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+    def __init__(self, backbone: dict, neck: Optional[dict], head: Optional[dict], teacher: dict,
+                 teacher_ckpt: Optional[str] = None, teacher_ckpt_format: str = 'mocov3',
+                 student_parts: Optional[dict] = None, channels_last: bool = False,
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         self.check_teacher_cfg(teacher)
         super().__init__(backbone=backbone, neck=neck, head=head, data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         for name, cfg in (student_parts or {}).items():
             self.add_module(name, MODELS.build(cfg) if cfg is not None else nn.Identity())
-        self.teacher = FrozenTeacher(
-            **teacher, checkpoint=teacher_ckpt, checkpoint_format=teacher_ckpt_format,
-            data_mean=self.data_preprocessor.mean.flatten().tolist(),
-            data_std=self.data_preprocessor.std.flatten().tolist())
+        self.teacher = FrozenTeacher(**teacher, checkpoint=teacher_ckpt, checkpoint_format=teacher_ckpt_format,
+                                     data_mean=self.data_preprocessor.mean.flatten().tolist(),
+                                     data_std=self.data_preprocessor.std.flatten().tolist())
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self._student_to(self.memory_format)
         self.register_load_state_dict_pre_hook(BaseDistiller._check_checkpoint)
@@ -111,15 +102,19 @@ class BaseDistiller(BaseModel):
           unexpected and wrongly shaped keys are named), so that a checkpoint
           of another config fails here, before any step, not in the optimizer.
         """
+
         def split(entries: dict) -> Tuple[dict, dict]:  # (teacher.*, the rest)
             teacher = {k: v for k, v in entries.items() if k.startswith('teacher.')}
             return teacher, {k: v for k, v in entries.items() if k not in teacher}
 
         our_teacher, our_student = split(self.state_dict())
-        their_teacher, their_student = split({k[len(prefix):]: v for k, v in state_dict.items()
-                                              if k.startswith(prefix)})
-        differ = [k for k, v in our_teacher.items() if k in their_teacher
-                  and not (their_teacher[k].shape == v.shape and torch.equal(their_teacher[k].to(v), v))]
+        their_teacher, their_student = split(
+            {k[len(prefix):]: v
+             for k, v in state_dict.items() if k.startswith(prefix)})
+        differ = [
+            k for k, v in our_teacher.items()
+            if k in their_teacher and not (their_teacher[k].shape == v.shape and torch.equal(their_teacher[k].to(v), v))
+        ]
         if differ:
             recorded = getattr(state_dict, '_metadata', {}).get(prefix + 'teacher', {}).get('source', 'not recorded')
             raise CheckpointMismatchError(
@@ -134,8 +129,9 @@ class BaseDistiller(BaseModel):
             raise CheckpointMismatchError(f'the checkpoint does not match this model (was it written for another '
                                           f'config?); nothing was loaded.{report}')
         state_dict.update({prefix + k: v for k, v in our_teacher.items()})  # also where the checkpoint has none
-        print_log(f'The teacher stays the configured one ({self.teacher.source}); the checkpoint\'s teacher '
-                  + ('matches it.' if their_teacher else 'is not in it.'), logger='current')
+        print_log(
+            f'The teacher stays the configured one ({self.teacher.source}); the checkpoint\'s teacher ' +
+            ('matches it.' if their_teacher else 'is not in it.'), logger='current')
 
     def extract_feat(self, inputs: List[torch.Tensor], **kwargs) -> Tuple[torch.Tensor]:
         """The student backbone's features of the first view."""

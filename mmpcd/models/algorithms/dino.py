@@ -32,14 +32,8 @@ class DINO(BaseModel):
         init_cfg: Initialization config.
     """
 
-    def __init__(self,
-                 backbone: dict,
-                 neck: dict,
-                 head: dict,
-                 base_momentum: float = 0.996,
-                 end_momentum: float = 1.,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+    def __init__(self, backbone: dict, neck: dict, head: dict, base_momentum: float = 0.996, end_momentum: float = 1.,
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         super().__init__(backbone=backbone, neck=neck, head=head, data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.teacher = CosineEMA(nn.Sequential(self.backbone, self.neck), momentum=base_momentum,

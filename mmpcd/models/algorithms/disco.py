@@ -50,18 +50,9 @@ class DisCo(ImageDistiller):
         init_cfg: Initialization config of the student.
     """
 
-    def __init__(self,
-                 backbone: dict,
-                 neck: dict,
-                 head: dict,
-                 teacher: dict,
-                 queue: dict,
-                 teacher_ckpt: Optional[str] = None,
-                 teacher_ckpt_format: str = 'mocov3',
-                 momentum: float = 0.999,
-                 distill_weight: float = 1.0,
-                 channels_last: bool = False,
-                 data_preprocessor: Optional[dict] = None,
+    def __init__(self, backbone: dict, neck: dict, head: dict, teacher: dict, queue: dict,
+                 teacher_ckpt: Optional[str] = None, teacher_ckpt_format: str = 'mocov3', momentum: float = 0.999,
+                 distill_weight: float = 1.0, channels_last: bool = False, data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         super().__init__(backbone=backbone, neck=neck, head=head, teacher=teacher, teacher_ckpt=teacher_ckpt,
                          teacher_ckpt_format=teacher_ckpt_format, queue=queue, channels_last=channels_last,

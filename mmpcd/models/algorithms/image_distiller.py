@@ -33,17 +33,9 @@ class ImageDistiller(BaseDistiller):
         init_cfg: Initialization config of the student.
     """
 
-    def __init__(self,
-                 backbone: dict,
-                 neck: dict,
-                 head: dict,
-                 teacher: dict,
-                 teacher_ckpt: Optional[str] = None,
-                 teacher_ckpt_format: str = 'mocov3',
-                 queue: Optional[dict] = None,
-                 channels_last: bool = False,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+    def __init__(self, backbone: dict, neck: dict, head: dict, teacher: dict, teacher_ckpt: Optional[str] = None,
+                 teacher_ckpt_format: str = 'mocov3', queue: Optional[dict] = None, channels_last: bool = False,
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         self.check_teacher_cfg(teacher)
         neck, queue_owner = follow_teacher_embedding(teacher, neck, head if queue is None else queue)
         if queue is None:

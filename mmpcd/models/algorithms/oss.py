@@ -37,14 +37,8 @@ class OSS(BaseModel):
         init_cfg: Initialization config.
     """
 
-    def __init__(self,
-                 backbone: dict,
-                 neck: dict,
-                 head: dict,
-                 teacher_backbone: dict,
-                 teacher_neck: dict,
-                 classifier: dict,
-                 data_preprocessor: Optional[dict] = None,
+    def __init__(self, backbone: dict, neck: dict, head: dict, teacher_backbone: dict, teacher_neck: dict,
+                 classifier: dict, data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         super().__init__(backbone=backbone, neck=neck, head=head, data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)

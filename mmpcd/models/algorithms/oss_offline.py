@@ -33,14 +33,8 @@ class OSSOffline(BaseDistiller):
         init_cfg: Initialization config of the student.
     """
 
-    def __init__(self,
-                 backbone: dict,
-                 neck: dict,
-                 head: dict,
-                 teacher: dict,
-                 teacher_ckpt: Optional[str] = None,
-                 teacher_ckpt_format: str = 'swav_prototypes',
-                 data_preprocessor: Optional[dict] = None,
+    def __init__(self, backbone: dict, neck: dict, head: dict, teacher: dict, teacher_ckpt: Optional[str] = None,
+                 teacher_ckpt_format: str = 'swav_prototypes', data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         super().__init__(backbone=backbone, neck=neck, head=head, teacher=teacher, teacher_ckpt=teacher_ckpt,
                          teacher_ckpt_format=teacher_ckpt_format, data_preprocessor=data_preprocessor,

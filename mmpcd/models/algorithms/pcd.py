@@ -54,18 +54,9 @@ class PCD(BaseDistiller):
         init_cfg: Initialization config of the student.
     """
 
-    def __init__(self,
-                 backbone: dict,
-                 neck: dict,
-                 head: dict,
-                 teacher: dict,
-                 teacher_ckpt: Optional[str] = None,
-                 teacher_ckpt_format: str = 'mocov3',
-                 attention: Optional[dict] = None,
-                 symmetric: bool = True,
-                 cross_view: bool = False,
-                 channels_last: bool = False,
-                 data_preprocessor: Optional[dict] = None,
+    def __init__(self, backbone: dict, neck: dict, head: dict, teacher: dict, teacher_ckpt: Optional[str] = None,
+                 teacher_ckpt_format: str = 'mocov3', attention: Optional[dict] = None, symmetric: bool = True,
+                 cross_view: bool = False, channels_last: bool = False, data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         if cross_view and not symmetric:
             raise ValueError('cross_view=True pairs the two views and needs symmetric=True')
@@ -103,8 +94,7 @@ class PCD(BaseDistiller):
         teacher_maps = self.teacher(torch.cat(views)).chunk(len(views))
         if self.cross_view:
             teacher_maps = teacher_maps[::-1]
-        losses = [self.head.loss(self.student_forward(view), target)
-                  for view, target in zip(views, teacher_maps)]
+        losses = [self.head.loss(self.student_forward(view), target) for view, target in zip(views, teacher_maps)]
         self.head.enqueue(torch.cat(teacher_maps))
         return dict(loss=sum(losses) / len(losses))
 
@@ -117,8 +107,8 @@ class PCD(BaseDistiller):
         ℓ2-normalized per pixel, for analysing what the student learned.
         """
         student = nn.functional.normalize(self.student_forward(inputs[0]), dim=1)
-        teacher = nn.functional.interpolate(
-            self.teacher(inputs[0]), size=student.shape[2:], mode='bilinear', align_corners=False)
+        teacher = nn.functional.interpolate(self.teacher(inputs[0]), size=student.shape[2:], mode='bilinear',
+                                            align_corners=False)
         teacher = nn.functional.normalize(teacher, dim=1)
         data_samples = data_samples or [SelfSupDataSample() for _ in range(len(student))]
         for sample, s, t in zip(data_samples, student, teacher):

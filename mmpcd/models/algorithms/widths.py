@@ -66,8 +66,9 @@ def follow_teacher(teacher: dict, neck: dict, head: dict,
         channels = tuple(adaptor['channels'])
         width, reason = channels[-1], f'the teacher head\'s output width (teacher.neck.channels={channels})'
         if len(channels) > 2:
-            _setdefault_checked(neck, 'hid_channels', list(channels[1:-1]) if len(channels) > 3 else channels[1],
-                                'model.neck', f'the teacher head\'s hidden widths (teacher.neck.channels={channels})')
+            _setdefault_checked(neck, 'hid_channels',
+                                list(channels[1:-1]) if len(channels) > 3 else channels[1], 'model.neck',
+                                f'the teacher head\'s hidden widths (teacher.neck.channels={channels})')
             _setdefault_checked(neck, 'bias', adaptor.get('bias', False), 'model.neck',
                                 'the teacher head\'s biases (teacher.neck.bias)')
     if adaptor is None or len(channels) == 2:  # no hidden layer to copy: MoCo v3's shape

@@ -33,9 +33,7 @@ class MobileNetV3Stages(MobileNetV3):
         **kwargs: Other :class:`mmcls.models.backbones.MobileNetV3` arguments.
     """
 
-    def __init__(self,
-                 out_stages: Sequence[str] = ('res2', 'res3', 'res4', 'res5'),
-                 res5_dilation: int = 1,
+    def __init__(self, out_stages: Sequence[str] = ('res2', 'res3', 'res4', 'res5'), res5_dilation: int = 1,
                  **kwargs) -> None:
         unknown = set(out_stages) - set(MOBILENET_V3_LARGE_STAGES)
         if unknown:

@@ -38,12 +38,8 @@ class DINOHead(BaseModule):
         global_weight: α of SSLight eq. 3, or None for DINO's plain mean.
     """
 
-    def __init__(self,
-                 out_channels: int,
-                 num_global_views: int = 2,
-                 student_temp: float = 0.1,
-                 teacher_temp: float = 0.04,
-                 center_momentum: float = 0.9,
+    def __init__(self, out_channels: int, num_global_views: int = 2, student_temp: float = 0.1,
+                 teacher_temp: float = 0.04, center_momentum: float = 0.9,
                  global_weight: Optional[float] = None) -> None:
         super().__init__()
         if global_weight is not None and not 0. <= global_weight <= 1.:
@@ -76,8 +72,8 @@ class DINOHead(BaseModule):
         if self.global_weight is None or not pairs[False]:
             loss = sum(pairs[True] + pairs[False]) / (len(pairs[True]) + len(pairs[False]))
         else:
-            loss = (self.global_weight * sum(pairs[True]) / len(pairs[True])
-                    + (1 - self.global_weight) * sum(pairs[False]) / len(pairs[False]))
+            loss = (self.global_weight * sum(pairs[True]) / len(pairs[True]) +
+                    (1 - self.global_weight) * sum(pairs[False]) / len(pairs[False]))
         self.update_center(teacher_out)
         return loss
 

@@ -37,13 +37,8 @@ class OSSHead(BaseModule):
         num_assign_views: Views that give codes, the first ones (the 2 full-resolution views).
     """
 
-    def __init__(self,
-                 feat_dim: int = 128,
-                 num_prototypes: Optional[int] = 3000,
-                 temperature: float = 0.1,
-                 epsilon: float = 0.05,
-                 sinkhorn_iterations: int = 3,
-                 queue_length: int = 3840,
+    def __init__(self, feat_dim: int = 128, num_prototypes: Optional[int] = 3000, temperature: float = 0.1,
+                 epsilon: float = 0.05, sinkhorn_iterations: int = 3, queue_length: int = 3840,
                  num_assign_views: int = 2) -> None:
         super().__init__()
         self.prototypes = nn.Linear(feat_dim, num_prototypes, bias=False) if num_prototypes else None
@@ -85,8 +80,8 @@ class OSSHead(BaseModule):
                 if self.queue[i, -1].any():  # full: used, as SwAV's use_the_queue
                     scores = torch.cat([self.queue[i] @ prototypes.t(), scores])
                 self.queue[i] = torch.cat([current, self.queue[i, :-batch]])
-            codes.append(distributed_sinkhorn(scores, self.sinkhorn_iterations, get_world_size(),
-                                              self.epsilon)[-batch:])
+            codes.append(
+                distributed_sinkhorn(scores, self.sinkhorn_iterations, get_world_size(), self.epsilon)[-batch:])
         return codes
 
     def loss(self, scores: torch.Tensor, codes: List[torch.Tensor]) -> torch.Tensor:

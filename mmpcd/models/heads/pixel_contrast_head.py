@@ -25,10 +25,7 @@ class PixelContrastHead(EmbeddingQueue):
         init_cfg: Initialization config.
     """
 
-    def __init__(self,
-                 queue_len: int = 65536,
-                 feat_dim: int = 256,
-                 temperature: float = 0.2,
+    def __init__(self, queue_len: int = 65536, feat_dim: int = 256, temperature: float = 0.2,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(queue_len=queue_len, feat_dim=feat_dim, init_cfg=init_cfg)
         self.temperature = temperature

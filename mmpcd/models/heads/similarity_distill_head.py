@@ -29,12 +29,8 @@ class SimilarityDistillHead(EmbeddingQueue):
         init_cfg: Initialization config.
     """
 
-    def __init__(self,
-                 queue_len: int = 65536,
-                 feat_dim: int = 128,
-                 student_temperature: float = 0.2,
-                 teacher_temperature: float = 0.01,
-                 with_positive: bool = True,
+    def __init__(self, queue_len: int = 65536, feat_dim: int = 128, student_temperature: float = 0.2,
+                 teacher_temperature: float = 0.01, with_positive: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(queue_len=queue_len, feat_dim=feat_dim, init_cfg=init_cfg)
         self.student_temperature = student_temperature
@@ -43,9 +39,9 @@ class SimilarityDistillHead(EmbeddingQueue):
 
     def loss(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
         """The loss of student (N, C) and teacher (N, C) embeddings, normalized here."""
-        return similarity_distillation_loss(F.normalize(student, dim=1), F.normalize(teacher.float(), dim=1),
-                                            self.queue, self.student_temperature, self.teacher_temperature,
-                                            self.with_positive)
+        return similarity_distillation_loss(F.normalize(student, dim=1), F.normalize(teacher.float(),
+                                                                                     dim=1), self.queue,
+                                            self.student_temperature, self.teacher_temperature, self.with_positive)
 
     @torch.no_grad()
     def enqueue(self, teacher: torch.Tensor) -> None:

@@ -68,8 +68,8 @@ class _StreamedPixelInfoNCE(torch.autograd.Function):
         return grad * grad_output, None, None, None, None, None
 
 
-def pixel_contrast_loss(student: torch.Tensor, teacher: torch.Tensor, queue: torch.Tensor,
-                        temperature: float = 0.2, chunk_size: Optional[int] = None) -> torch.Tensor:
+def pixel_contrast_loss(student: torch.Tensor, teacher: torch.Tensor, queue: torch.Tensor, temperature: float = 0.2,
+                        chunk_size: Optional[int] = None) -> torch.Tensor:
     """Pixel-wise contrastive distillation loss (PCD, eq. 3-4), memory-efficient.
 
     Every pixel ``i`` of the student map is contrasted with the teacher pixel

@@ -29,15 +29,9 @@ class DINOProjection(BaseModule):
         init_cfg: Initialization config (the MLP is initialized as DINO's: truncated normal, std 0.02).
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 out_channels: int = 65536,
-                 hidden_channels: int = 2048,
-                 bottleneck_channels: int = 256,
-                 num_layers: int = 3,
-                 with_bn: bool = False,
-                 norm_last_layer: bool = True,
-                 init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+    def __init__(self, in_channels: int, out_channels: int = 65536, hidden_channels: int = 2048,
+                 bottleneck_channels: int = 256, num_layers: int = 3, with_bn: bool = False,
+                 norm_last_layer: bool = True, init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         super().__init__(init_cfg)
         if num_layers < 2:
             raise ValueError(f'DINOProjection needs num_layers >= 2 (a hidden layer); got {num_layers}')

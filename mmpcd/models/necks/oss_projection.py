@@ -28,12 +28,8 @@ class OSSProjection(BaseModule):
         init_cfg: Initialization config.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 hidden_channels: int = 2048,
-                 out_channels: int = 128,
-                 dropout: Sequence[float] = (0.1, 0.05),
-                 num_prototypes: Optional[int] = None,
+    def __init__(self, in_channels: int, hidden_channels: int = 2048, out_channels: int = 128,
+                 dropout: Sequence[float] = (0.1, 0.05), num_prototypes: Optional[int] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         super().__init__(init_cfg)
         self.mlp = nn.Sequential(nn.Linear(in_channels, hidden_channels), nn.BatchNorm1d(hidden_channels),
@@ -60,5 +56,6 @@ class OSSProjection(BaseModule):
         keys ``'{index}.{name}'`` and, with ``num_prototypes``, ``prototypes.weight``; any mismatch raises
         :class:`~mmpcd.models.utils.CheckpointMismatchError`."""
         state_dict = {(k if k.startswith('prototypes.') else 'mlp.' + k): v for k, v in state_dict.items()}
-        load_state_dict_strict(self, state_dict, source, f'a SwAV projection head {self.mlp}'
-                               + (f' and {self.prototypes.out_features} prototypes' if self.prototypes else ''))
+        load_state_dict_strict(
+            self, state_dict, source, f'a SwAV projection head {self.mlp}' +
+            (f' and {self.prototypes.out_features} prototypes' if self.prototypes else ''))

@@ -27,12 +27,8 @@ class PixelMHSA(BaseModule):
         init_cfg: Initialization config.
     """
 
-    def __init__(self,
-                 in_channels: int = 256,
-                 num_heads: int = 8,
-                 head_channels: int = 64,
-                 act_cfg: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(self, in_channels: int = 256, num_heads: int = 8, head_channels: int = 64,
+                 act_cfg: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.num_heads = num_heads
         self.head_channels = head_channels
@@ -52,6 +48,8 @@ class PixelMHSA(BaseModule):
 
         q, k, v = heads(self.query), heads(self.key), heads(self.value)
         # softmax(q k^T / sqrt(head_channels)) v, without materializing it where a fused kernel exists.
-        out = nn.functional.scaled_dot_product_attention(q, k, v).transpose(2, 3).reshape(
-            n, self.num_heads * self.head_channels, h, w)
+        out = nn.functional.scaled_dot_product_attention(q, k,
+                                                         v).transpose(2,
+                                                                      3).reshape(n, self.num_heads * self.head_channels,
+                                                                                 h, w)
         return self.act(self.proj(out))

@@ -45,13 +45,8 @@ class PixelProjection(BaseModule):
         init_cfg: Initialization config.
     """
 
-    def __init__(self,
-                 in_channels: int = 512,
-                 hid_channels: Union[int, Sequence[int]] = 4096,
-                 out_channels: int = 256,
-                 num_mlps: int = 2,
-                 bias: bool = False,
-                 act_cfg: Optional[dict] = None,
+    def __init__(self, in_channels: int = 512, hid_channels: Union[int, Sequence[int]] = 4096, out_channels: int = 256,
+                 num_mlps: int = 2, bias: bool = False, act_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         hid_channels = [hid_channels] if isinstance(hid_channels, int) else list(hid_channels)

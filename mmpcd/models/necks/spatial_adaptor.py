@@ -38,14 +38,9 @@ class SpatialAdaptor(BaseModule):
         init_cfg: Initialization config.
     """
 
-    def __init__(self,
-                 channels: Sequence[int] = (2048, 4096, 256),
-                 bias: bool = False,
-                 last_bias: Optional[bool] = None,
-                 last_bn: bool = False,
-                 last_bn_affine: bool = False,
-                 act_cfg: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(self, channels: Sequence[int] = (2048, 4096, 256), bias: bool = False,
+                 last_bias: Optional[bool] = None, last_bn: bool = False, last_bn_affine: bool = False,
+                 act_cfg: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(channels) < 2:
             raise ValueError(f'SpatialAdaptor needs at least an input and an output width, got channels={channels}')
@@ -65,8 +60,7 @@ class SpatialAdaptor(BaseModule):
         """Project every pixel of ``x`` (N, C_in, H, W) to (N, C_out, H, W)."""
         return self.layers(x)
 
-    def load_mlp_state_dict(self, state_dict: Mapping[str, torch.Tensor],
-                            source: str = 'the MLP state dict') -> None:
+    def load_mlp_state_dict(self, state_dict: Mapping[str, torch.Tensor], source: str = 'the MLP state dict') -> None:
         """Load the state dict of the MLP head this adaptor was shaped after.
 
         Linear weights (out, in) are reshaped to (out, in, 1, 1). The running
@@ -89,9 +83,8 @@ class SpatialAdaptor(BaseModule):
                     self.layers[int(index)], nn.Conv2d) and name == 'weight' and value.dim() == 2:
                 value = value[:, :, None, None]
             converted[key] = value
-        load_state_dict_strict(
-            self.layers, converted, source,
-            f'an MLP head with Linear widths {self.channels} laid out as {self.layers}')
+        load_state_dict_strict(self.layers, converted, source,
+                               f'an MLP head with Linear widths {self.channels} laid out as {self.layers}')
 
     @classmethod
     def from_mlp(cls, mlp: nn.Sequential, drop_last_bn: bool = True) -> 'SpatialAdaptor':
@@ -109,20 +102,17 @@ class SpatialAdaptor(BaseModule):
         last_bn = isinstance(modules[-1], nn.BatchNorm1d)
         trailing = modules.pop() if last_bn else None
         linears = modules[0::3]
-        pattern_ok = all(isinstance(m, nn.Linear) for m in linears) and all(
-            isinstance(m, nn.BatchNorm1d) for m in modules[1::3]) and all(
-                isinstance(m, nn.ReLU) for m in modules[2::3]) and len(modules) % 3 == 1
+        pattern_ok = all(isinstance(m, nn.Linear)
+                         for m in linears) and all(isinstance(m, nn.BatchNorm1d) for m in modules[1::3]) and all(
+                             isinstance(m, nn.ReLU) for m in modules[2::3]) and len(modules) % 3 == 1
         if not pattern_ok:
             raise ValueError('SpatialAdaptor.from_mlp expects Linear (- BatchNorm1d - ReLU - Linear)* '
                              f'[- BatchNorm1d], got {mlp}')
         if last_bn and trailing.affine is False and drop_last_bn:
             last_bn = False
-        adaptor = cls(
-            channels=[linears[0].in_features] + [m.out_features for m in linears],
-            bias=linears[0].bias is not None,
-            last_bias=linears[-1].bias is not None,
-            last_bn=last_bn,
-            last_bn_affine=bool(trailing is not None and trailing.affine))
+        adaptor = cls(channels=[linears[0].in_features] + [m.out_features for m in linears], bias=linears[0].bias
+                      is not None, last_bias=linears[-1].bias is not None, last_bn=last_bn,
+                      last_bn_affine=bool(trailing is not None and trailing.affine))
         for layer, source in zip(adaptor.layers, modules + [trailing]):
             if isinstance(layer, nn.BatchNorm2d):
                 layer.eps = source.eps

@@ -24,8 +24,10 @@ def _split(state_dict: Mapping, backbone: str, head: str, ignored: Tuple[str, ..
     """The backbone's tensors (keys under ``backbone``, minus the head's and ``ignored``) and the head's
     (keys under ``head``), each with its prefix removed; ``backbone_prefix`` is put before the backbone's."""
     head_state = {k[len(head):]: v for k, v in state_dict.items() if k.startswith(head)}
-    backbone_state = {backbone_prefix + k[len(backbone):]: v for k, v in state_dict.items()
-                      if k.startswith(backbone) and not k.startswith((head, ) + ignored)}
+    backbone_state = {
+        backbone_prefix + k[len(backbone):]: v
+        for k, v in state_dict.items() if k.startswith(backbone) and not k.startswith((head, ) + ignored)
+    }
     return backbone_state, head_state
 
 
@@ -66,7 +68,7 @@ def _swav_prototypes(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
     if not prototypes:
         raise CheckpointMismatchError(
             "expected SwAV's prototypes ('module.prototypes.weight') in swav_800ep_pretrain.pth.tar; found none "
-            f"(keys such as {_found(checkpoint)}). The offline OSS teacher needs a SwAV checkpoint with them.")
+            f'(keys such as {_found(checkpoint)}). The offline OSS teacher needs a SwAV checkpoint with them.')
     return backbone, {**head, **prototypes}
 
 
@@ -112,12 +114,14 @@ def _efficientnet_lite0(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
                                       f'(_conv_stem.weight ... _fc.bias); found keys such as {_found(checkpoint)}')
     reference = timm.create_model('tf_efficientnet_lite0', pretrained=False).state_dict()
     released = [(k, v) for k, v in checkpoint.items() if k != RANDOM_TEACHER_KEY]
-    wrong = [f'{src} {tuple(v.shape)} -> {dst} {tuple(reference[dst].shape)}'
-             for (src, v), dst in zip(released, reference) if v.shape != reference[dst].shape]
+    wrong = [
+        f'{src} {tuple(v.shape)} -> {dst} {tuple(reference[dst].shape)}' for (src, v), dst in zip(released, reference)
+        if v.shape != reference[dst].shape
+    ]
     if len(released) != len(reference) or wrong:
         raise CheckpointMismatchError(
-            f'{len(released)} tensors do not map onto the {len(reference)} of tf_efficientnet_lite0 by position'
-            + (f'; shape mismatches: {wrong[:5]}' if wrong else ''))
+            f'{len(released)} tensors do not map onto the {len(reference)} of tf_efficientnet_lite0 by position' +
+            (f'; shape mismatches: {wrong[:5]}' if wrong else ''))
     renamed = {dst: v for (_, v), dst in zip(released, reference)}
     head = {'0.' + k[len('classifier.'):]: v for k, v in renamed.items() if k.startswith('classifier.')}
     backbone = {'model.' + k: v for k, v in renamed.items() if not k.startswith('classifier.')}
@@ -156,16 +160,20 @@ class TeacherFormat:
 
 
 #: The teacher checkpoint layouts by name.
-TEACHER_FORMATS: Dict[str, TeacherFormat] = {f.name: f for f in (
-    TeacherFormat('mocov3', _mocov3_resnet, makers.mocov3_resnet50),
-    TeacherFormat('mocov3_vit', _mocov3_vit, makers.mocov3_vit_base),
-    TeacherFormat('swav', _swav, makers.swav_resnet50),
-    TeacherFormat('swav_prototypes', _swav_prototypes, makers.swav_resnet50),
-    TeacherFormat('byol', _byol, makers.byol_resnet50),
-    TeacherFormat('byol_airl', _byol_airl, makers.byol_airl_resnet50),
-    TeacherFormat('barlowtwins', _barlowtwins, makers.barlowtwins_resnet50),
-    TeacherFormat('efficientnet_lite0', _efficientnet_lite0, makers.efficientnet_lite0, packaged_efficientnet_lite0),
-)}
+TEACHER_FORMATS: Dict[str, TeacherFormat] = {
+    f.name: f
+    for f in (
+        TeacherFormat('mocov3', _mocov3_resnet, makers.mocov3_resnet50),
+        TeacherFormat('mocov3_vit', _mocov3_vit, makers.mocov3_vit_base),
+        TeacherFormat('swav', _swav, makers.swav_resnet50),
+        TeacherFormat('swav_prototypes', _swav_prototypes, makers.swav_resnet50),
+        TeacherFormat('byol', _byol, makers.byol_resnet50),
+        TeacherFormat('byol_airl', _byol_airl, makers.byol_airl_resnet50),
+        TeacherFormat('barlowtwins', _barlowtwins, makers.barlowtwins_resnet50),
+        TeacherFormat('efficientnet_lite0', _efficientnet_lite0, makers.efficientnet_lite0,
+                      packaged_efficientnet_lite0),
+    )
+}
 
 
 def load_teacher_checkpoint(path: Optional[str], fmt: str) -> Tuple[StateDict, StateDict]:
@@ -203,8 +211,8 @@ def load_teacher_checkpoint(path: Optional[str], fmt: str) -> Tuple[StateDict, S
     if checkpoint.get(RANDOM_TEACHER_KEY):
         print_log(
             f'THE TEACHER IS RANDOM: {path} was written by tools/misc/make_random_teacher.py with random '
-            'weights. The student learns nothing useful from it; use it to test the pipeline only.',
-            logger='current', level=logging.WARNING)
+            'weights. The student learns nothing useful from it; use it to test the pipeline only.', logger='current',
+            level=logging.WARNING)
     try:
         return teacher_format.read(checkpoint)
     except CheckpointMismatchError as err:

@@ -41,16 +41,9 @@ class FrozenTeacher(BaseModule):
             where the machine's kernels prefer it (``docs/benchmark.md``).
     """
 
-    def __init__(self,
-                 backbone: dict,
-                 neck: Optional[dict],
-                 checkpoint: Optional[str],
-                 checkpoint_format: str,
-                 data_mean: Sequence[float],
-                 data_std: Sequence[float],
-                 input_mean: Optional[Sequence[float]] = None,
-                 input_std: Optional[Sequence[float]] = None,
-                 channels_last: bool = False) -> None:
+    def __init__(self, backbone: dict, neck: Optional[dict], checkpoint: Optional[str], checkpoint_format: str,
+                 data_mean: Sequence[float], data_std: Sequence[float], input_mean: Optional[Sequence[float]] = None,
+                 input_std: Optional[Sequence[float]] = None, channels_last: bool = False) -> None:
         super().__init__(init_cfg=None)
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck) if neck is not None else None
@@ -75,8 +68,9 @@ class FrozenTeacher(BaseModule):
                                f'the {fmt} backbone for {self.backbone.__class__.__name__}')
         if self.neck is not None:
             self.neck.load_mlp_state_dict(head_state, source=f'{path} (teacher head)')
-        print_log(f'Loaded the frozen teacher from {path} ({fmt} layout'
-                  + (').' if self.neck is not None else '; its head is not used: no adaptor).'), logger='current')
+        print_log(
+            f'Loaded the frozen teacher from {path} ({fmt} layout' +
+            (').' if self.neck is not None else '; its head is not used: no adaptor).'), logger='current')
 
     def init_weights(self) -> None:
         """Nothing to do: the weights are the released checkpoint's."""

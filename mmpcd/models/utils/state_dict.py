@@ -8,8 +8,8 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint does not match the module it is loaded into."""
 
 
-def load_state_dict_strict(module: nn.Module, state_dict: Mapping[str, torch.Tensor],
-                           source: str, expected_format: str) -> None:
+def load_state_dict_strict(module: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str,
+                           expected_format: str) -> None:
     """Load ``state_dict`` into ``module``, failing loudly on any mismatch.
 
     Unlike ``module.load_state_dict(strict=True)`` the error names every
@@ -38,14 +38,12 @@ def mismatch_report(expected: Mapping[str, torch.Tensor], found: Mapping[str, to
     (the first 20 keys of each), or ``''`` when they match."""
     missing = sorted(set(expected) - set(found))
     unexpected = sorted(set(found) - set(expected))
-    wrong_shape = sorted(
-        f'{k}: checkpoint {tuple(found[k].shape)}, model {tuple(v.shape)}'
-        for k, v in expected.items()
-        if k in found and found[k].shape != v.shape)
+    wrong_shape = sorted(f'{k}: checkpoint {tuple(found[k].shape)}, model {tuple(v.shape)}'
+                         for k, v in expected.items() if k in found and found[k].shape != v.shape)
 
     def listing(title: str, keys: List[str]) -> str:
         shown = ', '.join(keys[:20]) + (f' ... ({len(keys)} in all)' if len(keys) > 20 else '')
         return f'\n  {title} ({len(keys)}): {shown}' if keys else ''
 
-    return (listing('missing keys', missing) + listing('unexpected keys', unexpected)
-            + listing('keys with a wrong shape', wrong_shape))
+    return (listing('missing keys', missing) + listing('unexpected keys', unexpected) +
+            listing('keys with a wrong shape', wrong_shape))

@@ -4,19 +4,16 @@
 # Paper (Table 1, PCD R18): top-1 65.1 (ImageNet supervised R18, its own classifier: 69.8).
 _base_ = ['mmcls::_base_/datasets/imagenet_bs32.py', 'mmcls::_base_/default_runtime.py']
 model = dict(
-    type='ImageClassifier',
-    data_preprocessor=dict(
-        num_classes=1000, mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True),
-    backbone=dict(
-        type='ResNet', depth=18, frozen_stages=4, norm_eval=True,
-        init_cfg=dict(type='Pretrained', checkpoint='work_dirs/pcd_student.pth')),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=1000, in_channels=512,
-              loss=dict(type='CrossEntropyLoss', loss_weight=1.0), topk=(1, 5)))
+    type='ImageClassifier', data_preprocessor=dict(num_classes=1000, mean=[123.675, 116.28, 103.53],
+                                                   std=[58.395, 57.12, 57.375], to_rgb=True),
+    backbone=dict(type='ResNet', depth=18, frozen_stages=4, norm_eval=True,
+                  init_cfg=dict(type='Pretrained', checkpoint='work_dirs/pcd_student.pth')),
+    neck=dict(type='GlobalAveragePooling'), head=dict(type='LinearClsHead', num_classes=1000, in_channels=512,
+                                                      loss=dict(type='CrossEntropyLoss', loss_weight=1.0), topk=(1, 5)))
 train_dataloader = dict(batch_size=128)
 val_dataloader = dict(batch_size=128)
-optim_wrapper = dict(
-    type='OptimWrapper', optimizer=dict(type='SGD', lr=0.2, momentum=0.9, weight_decay=0., nesterov=True))
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.2, momentum=0.9, weight_decay=0.,
+                                                         nesterov=True))
 auto_scale_lr = dict(base_batch_size=256, enable=True)
 max_epochs = 100
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True, begin=0, end=max_epochs)]

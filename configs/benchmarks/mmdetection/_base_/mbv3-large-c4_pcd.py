@@ -13,13 +13,9 @@
 pcd_mbv3_pretrained = 'work_dirs/pcd_student_normrescale.pth'
 pcd_mbv3_norm_cfg = dict(type='SyncBN', eps=0.001 * 0.25**2, requires_grad=True)
 pcd_mbv3_c4_model = dict(
-    backbone=dict(
-        _delete_=True, type='mmselfsup.MobileNetV3Stages', out_stages=('res4', ), norm_cfg=pcd_mbv3_norm_cfg,
-        init_cfg=dict(type='Pretrained', checkpoint=pcd_mbv3_pretrained)),
-    rpn_head=dict(in_channels=112, feat_channels=112),
-    roi_head=dict(
-        shared_head=dict(
-            _delete_=True, type='MobileNetV3Res5SharedHead', norm_cfg=pcd_mbv3_norm_cfg,
-            init_cfg=dict(type='Pretrained', checkpoint=pcd_mbv3_pretrained)),
-        bbox_roi_extractor=dict(out_channels=112),
-        bbox_head=dict(in_channels=960)))
+    backbone=dict(_delete_=True, type='mmselfsup.MobileNetV3Stages', out_stages=('res4', ), norm_cfg=pcd_mbv3_norm_cfg,
+                  init_cfg=dict(type='Pretrained', checkpoint=pcd_mbv3_pretrained)),
+    rpn_head=dict(in_channels=112, feat_channels=112), roi_head=dict(
+        shared_head=dict(_delete_=True, type='MobileNetV3Res5SharedHead', norm_cfg=pcd_mbv3_norm_cfg,
+                         init_cfg=dict(type='Pretrained', checkpoint=pcd_mbv3_pretrained)),
+        bbox_roi_extractor=dict(out_channels=112), bbox_head=dict(in_channels=960)))

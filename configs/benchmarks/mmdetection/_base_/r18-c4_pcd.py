@@ -9,13 +9,9 @@ pcd_pretrained = 'work_dirs/pcd_student_normrescale.pth'
 pcd_norm_cfg = dict(type='SyncBN', requires_grad=True)
 pcd_c4_model = dict(
     data_preprocessor=dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
-    backbone=dict(
-        depth=18, style='pytorch', frozen_stages=-1, norm_cfg=pcd_norm_cfg, norm_eval=False,
-        init_cfg=dict(type='Pretrained', checkpoint=pcd_pretrained)),
-    rpn_head=dict(in_channels=256, feat_channels=256),
-    roi_head=dict(
-        shared_head=dict(
-            type='ResLayerExtraNorm', depth=18, style='pytorch', norm_cfg=pcd_norm_cfg, norm_eval=False,
-            init_cfg=dict(type='Pretrained', checkpoint=pcd_pretrained)),
-        bbox_roi_extractor=dict(out_channels=256),
-        bbox_head=dict(in_channels=512)))
+    backbone=dict(depth=18, style='pytorch', frozen_stages=-1, norm_cfg=pcd_norm_cfg, norm_eval=False,
+                  init_cfg=dict(type='Pretrained', checkpoint=pcd_pretrained)),
+    rpn_head=dict(in_channels=256, feat_channels=256), roi_head=dict(
+        shared_head=dict(type='ResLayerExtraNorm', depth=18, style='pytorch', norm_cfg=pcd_norm_cfg, norm_eval=False,
+                         init_cfg=dict(type='Pretrained', checkpoint=pcd_pretrained)),
+        bbox_roi_extractor=dict(out_channels=256), bbox_head=dict(in_channels=512)))

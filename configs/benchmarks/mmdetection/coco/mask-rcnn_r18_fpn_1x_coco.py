@@ -8,12 +8,12 @@ _base_ = ['mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py', '../_base_/detectron2
 pcd_norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     data_preprocessor=dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
-    backbone=dict(
-        depth=18, frozen_stages=-1, norm_cfg=pcd_norm_cfg, norm_eval=False,
-        init_cfg=dict(type='Pretrained', checkpoint='work_dirs/pcd_student.pth')),
-    neck=dict(in_channels=[64, 128, 256, 512], norm_cfg=pcd_norm_cfg),
-    roi_head=dict(
-        bbox_head=dict(type='Shared4Conv1FCBBoxHead', norm_cfg=pcd_norm_cfg), mask_head=dict(norm_cfg=pcd_norm_cfg)))
+    backbone=dict(depth=18, frozen_stages=-1, norm_cfg=pcd_norm_cfg, norm_eval=False,
+                  init_cfg=dict(type='Pretrained',
+                                checkpoint='work_dirs/pcd_student.pth')), neck=dict(in_channels=[64, 128, 256, 512],
+                                                                                    norm_cfg=pcd_norm_cfg),
+    roi_head=dict(bbox_head=dict(type='Shared4Conv1FCBBoxHead', norm_cfg=pcd_norm_cfg),
+                  mask_head=dict(norm_cfg=pcd_norm_cfg)))
 train_dataloader = dict(dataset=dict(pipeline=_base_.pcd_coco_train_pipeline))
 param_scheduler = _base_.pcd_coco_param_scheduler
 optim_wrapper = _base_.pcd_optim_wrapper

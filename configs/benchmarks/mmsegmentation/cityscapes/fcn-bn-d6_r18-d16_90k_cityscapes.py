@@ -8,20 +8,16 @@ custom_imports = dict(imports=['mmpcd.downstream'], allow_failed_imports=False)
 crop_size = (512, 1024)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
-    type='EncoderDecoder',
-    data_preprocessor=dict(
-        type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True,
-        pad_val=0, seg_pad_val=255, size=crop_size),
-    backbone=dict(
-        type='ResNet', depth=18, num_stages=4, out_indices=(3, ), strides=(1, 2, 2, 1), dilations=(1, 1, 1, 2),
-        norm_cfg=norm_cfg, norm_eval=False, style='pytorch',
-        init_cfg=dict(type='Pretrained', checkpoint='work_dirs/pcd_student_normrescale.pth')),
-    decode_head=dict(
-        type='BNFCNHead', in_channels=512, in_index=0, channels=256, num_convs=2, kernel_size=3, dilation=6,
-        dropout_ratio=0., num_classes=19, norm_cfg=norm_cfg, align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+    type='EncoderDecoder', data_preprocessor=dict(type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
+                                                  std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_val=0,
+                                                  seg_pad_val=255, size=crop_size),
+    backbone=dict(type='ResNet', depth=18, num_stages=4, out_indices=(3, ), strides=(1, 2, 2, 1),
+                  dilations=(1, 1, 1, 2), norm_cfg=norm_cfg, norm_eval=False, style='pytorch',
+                  init_cfg=dict(type='Pretrained', checkpoint='work_dirs/pcd_student_normrescale.pth')),
+    decode_head=dict(type='BNFCNHead', in_channels=512, in_index=0, channels=256, num_convs=2, kernel_size=3,
+                     dilation=6, dropout_ratio=0., num_classes=19, norm_cfg=norm_cfg, align_corners=False,
+                     loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False,
+                                      loss_weight=1.0)), train_cfg=dict(), test_cfg=dict(mode='whole'))
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -41,9 +37,7 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=ma
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(  # mmseg keeps these in its schedules, which are not inherited here
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    timer=dict(type='IterTimerHook'), logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'), checkpoint=dict(type='CheckpointHook', by_epoch=False,
+                                                                     interval=max_iters),
+    sampler_seed=dict(type='DistSamplerSeedHook'), visualization=dict(type='SegVisualizationHook'))

@@ -23,6 +23,7 @@ from conftest import REPO
 
 ONLINE = osp.join(REPO, 'configs', 'oss', 'oss_resnet18-r50_4xb64-coslr-100e_in1k.py')
 OFFLINE = osp.join(REPO, 'configs', 'oss', 'oss-offline_resnet18-swav-r50_4xb64-coslr-130e_in1k.py')
+ONLINE_CPU = osp.join(REPO, 'configs', 'oss', 'cpu', 'oss_resnet18-r50_1xb32-lars-15e_cifar10-mini.py')
 
 
 def slow_sinkhorn(scores, iterations, epsilon):
@@ -201,13 +202,36 @@ def test_swav_without_prototypes_is_a_clear_error(tmp_path):
         load_teacher_checkpoint(path, 'swav_prototypes')
 
 
-def test_multi_crop_pipeline_yields_2x224_and_6x96():
-    cfg = Config.fromfile(ONLINE)
+@pytest.mark.parametrize('config, full, small', [(ONLINE, 224, 96), (ONLINE_CPU, 64, 27)])
+def test_multi_crop_pipeline_yields_2_full_and_6_small_views(config, full, small):
+    cfg = Config.fromfile(config)
     image = osp.join(REPO, 'data', 'cifar10_mini', 'val', 'airplane')
     results = dict(img_path=osp.join(image, sorted(os.listdir(image))[0]))
     for t in cfg.train_dataloader.dataset.pipeline:
         results = TRANSFORMS.build(t)(results)
-    assert [tuple(v.shape) for v in results['inputs']] == [(3, 224, 224)] * 2 + [(3, 96, 96)] * 6
+    assert [tuple(v.shape) for v in results['inputs']] == [(3, full, full)] * 2 + [(3, small, small)] * 6
+
+
+def test_cpu_config_keeps_the_appendix_settings_at_their_share_of_the_run():
+    """The CPU row's config: the model, lr and decay of A.1; the queue as many batches long (3840 / 256), started
+    at the same share of the epochs (15 of 100), and the prototypes frozen for one epoch (SwAV's 5005 iterations
+    at batch 256), scaled to batch 32, 15 epochs and the 1000 images of data/cifar10_mini."""
+    cfg, paper = Config.fromfile(ONLINE_CPU), Config.fromfile(ONLINE)
+    batch, epochs = cfg.train_dataloader.batch_size, cfg.train_cfg.max_epochs
+    assert (batch, epochs) == (32, 15)
+    for part in ('backbone', 'neck', 'teacher_backbone', 'teacher_neck', 'classifier'):
+        assert cfg.model[part] == paper.model[part], part
+    head, paper_head = dict(cfg.model.head), dict(paper.model.head)
+    assert head.pop('queue_length') == paper_head.pop('queue_length') // 256 * batch
+    assert head == paper_head
+    hook = cfg.custom_hooks[0]
+    assert hook.queue_start_epoch == epochs * 15 // 100
+    train = osp.join(REPO, 'data', 'cifar10_mini', 'train')
+    images = sum(len(os.listdir(osp.join(train, name))) for name in os.listdir(train))
+    assert hook.freeze_prototypes_iters == images // batch
+    assert cfg.optimizer == paper.optimizer and not cfg.auto_scale_lr.enable
+    cosine, = cfg.param_scheduler
+    assert (cosine.eta_min_ratio, cosine.begin, cosine.end) == (1e-3, 0, epochs)
 
 
 def test_short_real_run_of_online_oss_updates_teacher_and_student(tmp_path):
@@ -250,6 +274,14 @@ def test_short_real_run_of_online_oss_updates_teacher_and_student(tmp_path):
                 'neck.mlp.3.weight', 'classifier.mlp.3.weight', 'head.prototypes.weight'):  # one optimizer for all
         assert not torch.equal(after[key], before[key]), key
     assert torch.allclose(after['head.prototypes.weight'].norm(dim=1), torch.ones(30), atol=0.05)
+
+
+def test_benchmark_scores_no_released_teacher_for_the_oss_row():
+    from mmpcd.evaluation import distillation_benchmark as bench
+    oss = bench.build_model(Config.fromfile(bench.PEER_ROWS['OSS']), seed=0)
+    assert bench.released_teacher_map(oss) is None  # its ResNet-50 is trained beside the student
+    pcd = bench.build_model(Config.fromfile(bench.ROWS['PCD']), seed=0)
+    assert bench.released_teacher_map(pcd) == pcd.teacher.backbone_map
 
 
 def test_configs_hold_the_appendix_settings():

@@ -37,10 +37,12 @@ ROWS = {
     'DisCo': osp.join(REPO_ROOT, 'configs', 'disco', 'cpu',
                       'disco_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py'),
 }
-#: Peers that pre-train the same student without a teacher (docs/dino_sslight.md), run on request.
+#: Peers that pre-train the same student without a released teacher, run on request: DINO and SSLight
+#: (docs/dino_sslight.md) and online OSS, whose ResNet-50 teacher learns beside the student (docs/oss.md).
 PEER_ROWS = {
     'DINO': osp.join(REPO_ROOT, 'configs', 'dino', 'cpu', 'dino_resnet18_1xb32-lars-15e_cifar10-mini.py'),
     'SSLight': osp.join(REPO_ROOT, 'configs', 'sslight', 'cpu', 'sslight_resnet18_1xb32-lars-15e_cifar10-mini.py'),
+    'OSS': osp.join(REPO_ROOT, 'configs', 'oss', 'cpu', 'oss_resnet18-r50_1xb32-lars-15e_cifar10-mini.py'),
 }
 RANDOM, TEACHER = 'random initialisation', 'teacher (EfficientNet-Lite0, pooled backbone)'
 #: ``--quick``: the first epochs of the same schedule, for the test.
@@ -83,6 +85,12 @@ def build_model(cfg: Config, seed: int) -> torch.nn.Module:
 def student_map(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
     """The student backbone's last map."""
     return lambda x: model.backbone(x)[-1]
+
+
+def released_teacher_map(model: torch.nn.Module) -> Optional[Callable[[torch.Tensor], torch.Tensor]]:
+    """The released teacher's backbone map, or None for a row without one (DINO's EMA teacher, OSS's teacher trained
+    beside the student)."""
+    return getattr(getattr(model, 'teacher', None), 'backbone_map', None)
 
 
 def run_dir_name(row: str, seed: int) -> str:
@@ -142,8 +150,9 @@ def run(work_dir: str, seeds: Sequence[int], rows: Dict[str, str], options: Opti
             torch.save(dict(state_dict=model.state_dict(), meta=dict(seed=seed)), init_ckpt)
             if row == next(iter(rows)):
                 results['top1'][RANDOM].append(probe.top1(student_map(model)))
-                if seed == seeds[0] and hasattr(model.teacher, 'backbone_map'):  # a frozen released teacher
-                    results['top1'][TEACHER].append(probe.top1(model.teacher.backbone_map))
+                teacher_map = released_teacher_map(model)
+                if seed == seeds[0] and teacher_map is not None:
+                    results['top1'][TEACHER].append(probe.top1(teacher_map))
             last = train(config, run_dir, seed, init_ckpt, options, cfgs[row].train_cfg.max_epochs)
             model.load_state_dict(torch.load(last, map_location='cpu', weights_only=True)['state_dict'])
             results['top1'][row].append(probe.top1(student_map(model)))

@@ -191,7 +191,8 @@ def table(results: dict) -> str:
         if loss:
             final = statistics.mean(final_loss(run) for run in loss)
             # results of runs before the per-row chance (PCD rows only) have one K for all
-            chance = results.get('chance', {}).get(row, chance_loss(results['num_negatives']))
+            chances = results.get('chance', {})
+            chance = chances[row] if row in chances else chance_loss(results['num_negatives'])
             loss_cells = f'{final:.2f} | ' + (f'{chance - final:.2f} nat' if chance is not None else '-')
         else:
             loss_cells = '- | -'

@@ -61,6 +61,8 @@ def test_quick_benchmark_student_beats_its_random_init(tmp_path):
     results = json.loads((tmp_path / 'results.json').read_text())
     (pcd, ), (random, ), (teacher, ) = (results['top1'][k] for k in ('PCD', bench.RANDOM, bench.TEACHER))
     assert pcd > random + QUICK_MARGIN, results['top1']
+    assert results['init_top1'] == {'PCD': [random]}  # the first row's own init is the random row
+    assert f'seed 0, PCD: top-1 {pcd:.1f} (its random init {random:.1f})' in out.stdout
     assert teacher > pcd, results['top1']  # the ceiling
     losses = results['loss']['PCD'][0]
     assert len(losses) == bench.QUICK_OPTIONS['train_cfg.max_epochs'] * (1000 // 32)  # every iteration recorded

@@ -2,7 +2,8 @@
 # (configs/pcd/cpu/): the 1000 unlabelled train images of data/cifar10_mini (32 px images), global views of 64 px,
 # local ones of 27 px (DINO's 96/224 of it), batch 32, 15 epochs (2 warm-up), LARS lr 0.48 unscaled, K = 1024
 # outputs, and DINO's default teacher temperature 0.04 throughout: the in1k configs' warm-up to 0.07 left this
-# short run's loss at log K (facebookresearch/dino: "Try decreasing it if the training loss does not decrease").
+# short run's loss at log K (facebookresearch/dino main_dino.py, --warmup_teacher_temp: "Try decreasing it if the
+# training loss does not decrease").
 # docs/dino_sslight.md says why and what each choice measured.
 _base_ = '../dino_resnet18_8xb128-coslr-200e_in1k.py'
 

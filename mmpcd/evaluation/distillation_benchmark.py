@@ -151,22 +151,21 @@ def run(work_dir: str, seeds: Sequence[int], rows: Dict[str, str], options: Opti
             init_ckpt = osp.join(run_dir, 'init.pth')
             torch.save(dict(state_dict=model.state_dict(), meta=dict(seed=seed)), init_ckpt)
             # each row's own random init: the parts built around the backbone draw other random numbers before it
-            results['init_top1'][row].append(probe.top1(student_map(model)))
+            init_top1[row].append(probe.top1(student_map(model)))
             if row == next(iter(rows)):
-                results['top1'][RANDOM].append(results['init_top1'][row][-1])
+                top1[RANDOM].append(init_top1[row][-1])
                 teacher_map = released_teacher_map(model)
                 if seed == seeds[0] and teacher_map is not None:
-                    results['top1'][TEACHER].append(probe.top1(teacher_map))
+                    top1[TEACHER].append(probe.top1(teacher_map))
             last = train(config, run_dir, seed, init_ckpt, options, cfgs[row].train_cfg.max_epochs)
             model.load_state_dict(torch.load(last, map_location='cpu', weights_only=True)['state_dict'])
-            results['top1'][row].append(probe.top1(student_map(model)))
+            top1[row].append(probe.top1(student_map(model)))
             with open(osp.join(run_dir, 'loss_curve.json')) as f:
                 curve = json.load(f)
-            results['loss'][row].append(curve['losses'])
+            losses[row].append(curve['losses'])
             results['chance'][row] = curve['chance']  # None: the loss is not InfoNCE alone (DisCo)
-            print(
-                f'seed {seed}, {row}: top-1 {results["top1"][row][-1]:.1f} '
-                f'(its random init {results["init_top1"][row][-1]:.1f})', flush=True)
+            print(f'seed {seed}, {row}: top-1 {top1[row][-1]:.1f} (its random init {init_top1[row][-1]:.1f})',
+                  flush=True)
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
         json.dump(results, f)
     return results

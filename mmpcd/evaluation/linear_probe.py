@@ -51,13 +51,14 @@ def pooled_features(feature_map: Callable[[torch.Tensor], torch.Tensor], images:
         [feature_map(images[i:i + batch_size]).mean(dim=(2, 3)) for i in range(0, len(images), batch_size)])
 
 
-def fit_logistic_regression(x: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float) -> torch.Tensor:
+def fit_logistic_regression(x: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float,
+                            dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """Multinomial logistic regression (weights and bias, (C + 1, classes)) by full-batch L-BFGS, from zero.
 
-    Minimizes ``mean cross-entropy + l2 * ||W||^2`` (the bias is not penalized); deterministic.
+    Minimizes ``mean cross-entropy + l2 * ||W||^2`` (the bias is not penalized) in ``dtype``; deterministic.
     """
-    x = torch.cat([x.double(), x.new_ones(len(x), 1, dtype=torch.float64)], dim=1)
-    weights = torch.zeros(x.shape[1], num_classes, dtype=torch.float64, requires_grad=True)
+    x = torch.cat([x.to(dtype), x.new_ones(len(x), 1, dtype=dtype)], dim=1)
+    weights = torch.zeros(x.shape[1], num_classes, dtype=dtype, requires_grad=True)
     optimizer = torch.optim.LBFGS([weights], lr=1, max_iter=500, tolerance_grad=1e-9, tolerance_change=1e-12,
                                   history_size=20, line_search_fn='strong_wolfe')
 

@@ -2,6 +2,7 @@
 papers' equations, the frozen teacher and the queues through real train steps, the configs from released layouts."""
 import copy
 import glob
+import math
 import os.path as osp
 
 import pytest
@@ -9,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
+from mmengine.registry import PARAM_SCHEDULERS
 from mmengine.runner import Runner
 from torch import nn
 
@@ -122,59 +124,88 @@ def disco_cfg(mocov3_ckpt) -> dict:
 
 
 def released_head(mocov3_ckpt) -> nn.Sequential:
-    """MoCo v3's released projection head (fc.0-3; its affine-free last BN is dropped, as the SpatialAdaptor does)."""
+    """MoCo v3's whole released projection head, ``fc.0-4`` of ``momentum_encoder`` (moco-v3 builder.py
+    ``_build_mlp``: Linear - BN - ReLU - Linear - BN(affine=False)), in eval mode."""
     state = torch.load(mocov3_ckpt, weights_only=True)['state_dict']
     head = nn.Sequential(nn.Linear(2048, 4096, bias=False), nn.BatchNorm1d(4096), nn.ReLU(),
-                         nn.Linear(4096, 256, bias=False))
+                         nn.Linear(4096, 256, bias=False), nn.BatchNorm1d(256, affine=False))
     prefix = 'module.momentum_encoder.fc.'
-    layers = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    head.load_state_dict({k: v for k, v in layers.items() if int(k.split('.')[0]) < 4})  # fc.4: the last BN
+    head.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
     return head.eval()
 
 
-def test_teacher_embedding_is_the_released_head_on_the_pooled_backbone(seed_cfg, mocov3_ckpt):
-    model = MODELS.build(seed_cfg)
+@pytest.mark.parametrize('name', ['seed', 'disco'])
+def test_teacher_embedding_is_the_whole_released_head_on_the_pooled_backbone(name, seed_cfg, disco_cfg, mocov3_ckpt):
+    """SEED's and DisCo's teacher embedding is the teacher network's output, its whole head (SEED's seed/builder.py:
+    ``t_emb = self.teacher(image)``; DisCo's ``teacher_encoder_q(im_q)``): MoCo v3's last BN (random running
+    statistics here) is kept, unlike PCD's adaptor."""
+    model = MODELS.build(seed_cfg if name == 'seed' else disco_cfg)
     images = torch.randn(2, 3, 64, 64)
     pooled = model.teacher.backbone_map(images).mean(dim=(2, 3))
     with torch.no_grad():
         expected = released_head(mocov3_ckpt)(pooled)  # Conv1x1 and Linear sum in different orders: fp32 error
+        without_last_bn = released_head(mocov3_ckpt)[:4](pooled)
     torch.testing.assert_close(model.teacher.embedding(images), expected, rtol=1e-4,
                                atol=1e-5 * expected.abs().max().item())
-    assert model.neck.mlp[2].out_features == 256 and model.head.queue.shape == (256, QUEUE)  # follow the teacher
+    assert not torch.allclose(F.normalize(expected, dim=1), F.normalize(without_last_bn, dim=1), atol=1e-2)
+    assert model.neck.mlp[2].out_features == 256  # the widths follow the teacher
+    assert (model.head if name == 'seed' else model.queue).queue.shape == (256, QUEUE)
 
 
 def test_seed_loss_is_its_equation_on_each_view_then_the_teacher_is_enqueued(seed_cfg):
     torch.manual_seed(0)
     model = MODELS.build(seed_cfg).eval()
+    # jacobswan1/SEED:tools/opts.py: --temp 0.2, --distill-t 1e-4
+    assert (model.head.student_temperature, model.head.teacher_temperature) == (0.2, 1e-4)
     views = [torch.randn(2, 3, 64, 64), torch.randn(2, 3, 64, 64)]
     queue = model.head.queue.clone().double()
     with torch.no_grad():
         students = [model.student_embedding(v).double() for v in views]
         teachers = [model.teacher.embedding(v).double() for v in views]
         loss = model.loss(views, [])['loss']
-    expected = sum(reference_seed(s, t, queue, 0.2, 0.01) for s, t in zip(students, teachers)) / 2
+    expected = sum(reference_seed(s, t, queue, 0.2, 1e-4) for s, t in zip(students, teachers)) / 2
     assert float(loss) == pytest.approx(float(expected), rel=1e-4)
     assert int(model.head.queue_ptr) == 4
     torch.testing.assert_close(model.head.queue[:, :4].t(), F.normalize(torch.cat(teachers), dim=1).float())
 
 
-def test_disco_loss_is_moco_v2_plus_the_consistency_with_the_teacher(disco_cfg):
+def reference_disco(q, qk, k, teacher_q, teacher_qk, queue, tau):
+    """DisCo-pytorch, written out one image and one channel at a time: ``MoCo.forward`` of
+    ``DisCo/moco/builder_kq_mse_largeembedding_2048.py`` (logits [q·k; q·queue] / T, label 0) and ``DisCo/main.py``:
+    ``criterion`` (``nn.CrossEntropyLoss()``, the mean over images), ``criterion_mse`` (``nn.MSELoss(reduction='sum')``)
+    of ``(teacher_q, student_q)`` and ``(teacher_qk, student_qk)``, ``loss = 1.0 * loss + 1.0 * mse_loss + 1.0 *
+    mse_loss_qk``. Returns the three terms."""
+    contrast = sum(-torch.log(softmax([qi @ ki] + [qi @ queue[:, j] for j in range(queue.shape[1])], 0, tau))
+                   for qi, ki in zip(q, k)) / len(q)
+    mse_loss = sum((teacher_q[i, c] - q[i, c])**2 for i in range(q.shape[0]) for c in range(q.shape[1]))
+    mse_loss_qk = sum((teacher_qk[i, c] - qk[i, c])**2 for i in range(qk.shape[0]) for c in range(qk.shape[1]))
+    return contrast, mse_loss, mse_loss_qk
+
+
+def test_disco_loss_is_its_authors_code_on_both_views(disco_cfg):
     """At the first step the momentum encoder is the student (mmengine copies it), so in eval mode the key is the
-    student's embedding of view 2; the reference is eq. 1 (InfoNCE over [k; queue]) + λ 1/N Σ ‖q - t‖²."""
+    student's embedding of view 2. The three terms and the gradient they send to the student equal DisCo's code in
+    float64: the query encoder on both views against the teacher on the same view, squared errors summed over
+    images and channels, each with weight 1."""
     torch.manual_seed(0)
-    model = MODELS.build({**disco_cfg, 'distill_weight': 0.5}).eval()
-    views = [torch.randn(2, 3, 64, 64), torch.randn(2, 3, 64, 64)]
+    model = MODELS.build(disco_cfg).eval()
+    assert model.distill_weight == 1.0  # main.py: 1.0 * mse_loss + 1.0 * mse_loss_qk
+    views = [torch.randn(3, 3, 64, 64), torch.randn(3, 3, 64, 64)]
     queue = model.queue.queue.clone().double()
+    weight = model.neck.mlp[2].weight
+    losses = model.loss(views, [])
+    grad, = torch.autograd.grad(sum(losses.values()), weight)
+    q, qk = (F.normalize(model.student_embedding(v).double(), dim=1) for v in views)
     with torch.no_grad():
-        q, k = (F.normalize(model.student_embedding(v).double(), dim=1) for v in views)
-        t = F.normalize(model.teacher.embedding(views[0]).double(), dim=1)
-        losses = model.loss(views, [])
-    contrast = sum(-torch.log(softmax([qi @ ki] + [qi @ queue[:, j] for j in range(QUEUE)], 0, 0.2))
-                   for qi, ki in zip(q, k)) / 2
-    distill = 0.5 * sum(((qi - ti)**2).sum() for qi, ti in zip(q, t)) / 2
-    assert float(losses['loss_contrast']) == pytest.approx(float(contrast), rel=1e-4)
-    assert float(losses['loss_distill']) == pytest.approx(float(distill), rel=1e-4)
-    torch.testing.assert_close(model.queue.queue[:, :2].t(), k.float(), rtol=1e-5, atol=1e-5)
+        teacher_q, teacher_qk = (F.normalize(model.teacher.embedding(v).double(), dim=1) for v in views)
+    expected = reference_disco(q, qk, qk.detach(), teacher_q, teacher_qk, queue, 0.2)
+    for name, value in zip(('loss_contrast', 'loss_distill_q', 'loss_distill_k'), expected):
+        assert losses[name].item() == pytest.approx(value.item(), rel=1e-4), name
+    view2_grad, = torch.autograd.grad(expected[2], weight, retain_graph=True)
+    assert view2_grad.abs().sum() > 0  # the key view's term trains the student too
+    expected_grad, = torch.autograd.grad(sum(expected), weight)
+    torch.testing.assert_close(grad, expected_grad, rtol=1e-3, atol=1e-5 * expected_grad.abs().max().item())
+    torch.testing.assert_close(model.queue.queue[:, :3].t(), qk.detach().float(), rtol=1e-5, atol=1e-5)
 
 
 def demo_loader(batch_size: int = 4):
@@ -238,3 +269,30 @@ def test_configs_build_from_released_teacher_layouts(config, mocov3_ckpt):
     width = 256 if model_cfg['teacher']['neck'] is not None else 2048  # the head's output, or the pooled backbone
     assert model.student_embedding(views[0]).shape == model.teacher.embedding(views[0]).shape == (2, width)
     assert torch.isfinite(sum(model.loss(views, []).values()))
+
+
+def seed_code_lr(epoch: int, lr: float = 0.03, lr_mult: float = 1., warmup_epochs: int = 5, epochs: int = 200) -> float:
+    """jacobswan1/SEED:tools/utils.py ``adjust_learning_rate`` with ``args.cos`` (tools/opts.py) and main.py's
+    ``lr_mult = batch_size / 256``, ``warmup_epochs = 5``."""
+    if epoch < warmup_epochs:
+        return lr + (lr * lr_mult - lr) / warmup_epochs * epoch
+    return lr * lr_mult * 0.5 * (1. + math.cos(math.pi * epoch / epochs))
+
+
+def test_seed_recipe_lr_is_its_codes_schedule():
+    """configs/seed's SEED recipe sets SEED's lr each epoch: constant 0.03 for the 5 "warm-up" epochs at batch 256
+    (to 0.1% in epochs 1-4, where the config's cosine has begun), then exactly its cosine of epoch / 200."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'seed', 'seed_resnet18_8xb32-coslr-200e_in1k.py'))
+    assert cfg.train_dataloader.batch_size * 8 == 256 and cfg.optim_wrapper.optimizer.lr == 0.03
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=cfg.optim_wrapper.optimizer.lr)
+    schedulers = [PARAM_SCHEDULERS.build({**s, 'optimizer': optimizer}) for s in cfg.param_scheduler]
+    assert not any(s.by_epoch is False for s in schedulers)  # stepped once an epoch, as SEED's loop sets it
+    lrs = []
+    for _ in range(cfg.max_epochs):
+        lrs.append(optimizer.param_groups[0]['lr'])
+        optimizer.step()
+        for scheduler in schedulers:
+            scheduler.step()
+    expected = [seed_code_lr(epoch) for epoch in range(cfg.max_epochs)]
+    assert lrs[:5] == pytest.approx(expected[:5], rel=1e-3)
+    assert lrs[5:] == pytest.approx(expected[5:], rel=1e-9, abs=1e-12)

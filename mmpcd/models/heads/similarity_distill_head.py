@@ -22,15 +22,16 @@ class SimilarityDistillHead(EmbeddingQueue):
             (SEED's ``--queue``).
         feat_dim: Their dimension. Defaults to 128 (SEED's ``--dim``).
         student_temperature: τ_S. Defaults to 0.2 (SEED's ``--temp``).
-        teacher_temperature: τ_T. Defaults to 0.01 (the paper's; its code's
-            default ``--distill-t`` is 1e-4: ``docs/seed.md``).
+        teacher_temperature: τ_T. Defaults to 1e-4 (SEED's ``--distill-t``,
+            ``jacobswan1/SEED:tools/opts.py``, which its README's command
+            keeps: ``docs/seed.md``).
         with_positive: Whether the teacher's own embedding is the first
             anchor (SEED); False: the queue alone (CompRess-1q).
         init_cfg: Initialization config.
     """
 
     def __init__(self, queue_len: int = 65536, feat_dim: int = 128, student_temperature: float = 0.2,
-                 teacher_temperature: float = 0.01, with_positive: bool = True,
+                 teacher_temperature: float = 1e-4, with_positive: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(queue_len=queue_len, feat_dim=feat_dim, init_cfg=init_cfg)
         self.student_temperature = student_temperature

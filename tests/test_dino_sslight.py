@@ -184,7 +184,10 @@ def test_sslight_configs_hold_table_8_and_mobilenet_v2_builds():
         assert cfg.train_dataloader.batch_size * 8 == 1024 and cfg.auto_scale_lr.base_batch_size == 256
         assert (cfg.optimizer.type, cfg.optimizer.lr, cfg.optimizer.weight_decay) == ('LARS', 0.48, 1e-6)
         warmup, cosine = cfg.param_scheduler
-        assert (warmup.end, cosine.end, cosine.eta_min_ratio, cfg.train_cfg.max_epochs) == (10, 200, 1e-3, 200)
+        # the absolute MIN_LR: 0.0048 of saic-fi/SSLight src/config/exp_yamls/dino/dino_cnn_sslight.yaml, not Table
+        # 8's lr x 1e-3
+        assert (warmup.end, cosine.end, cosine.eta_min, cfg.train_cfg.max_epochs) == (10, 200, 0.0048, 200)
+        assert 'eta_min_ratio' not in cosine
         assert cfg.train_dataloader.dataset.pipeline[1]['num_views'] == [1, 1, 6]
     model = MODELS.build(cfg.model)  # MobileNet v2: the projection takes its 1280-d output
     views = [torch.rand(2, 3, 32, 32)] * 2 + [torch.rand(2, 3, 16, 16)] * 2
@@ -204,3 +207,31 @@ def test_benchmark_table_takes_rows_without_a_teacher_or_a_queue():
     # a run of rows without a queue alone (distill_cpu.py --rows DINO) has no K at all
     del results['top1']['PCD'], results['loss']['PCD'], results['chance']['PCD']
     assert '| DINO | 35.0 ± 0.0 | 1 | 3.00 | - |' in bench.table(dict(results, num_negatives=None)).splitlines()
+
+
+def test_the_head_sees_every_view_in_one_batch():
+    """DINO's and SSLight's ``MultiCropWrapper``: the backbone once per resolution, the head once over the pooled
+    features of all views, so its BN (train mode) normalizes over the 2 global and the local views together."""
+    model = MODELS.build(Config.fromfile(DINO_CPU).model)
+    model.init_weights()
+    model.train()
+    assert isinstance(model.neck.mlp[1], torch.nn.BatchNorm1d)
+    torch.manual_seed(0)
+    views = [torch.rand(2, 3, 32, 32) for _ in range(2)] + [torch.rand(2, 3, 16, 16) for _ in range(3)]
+    backbone_batches, bn_batches = [], []
+    hooks = [
+        model.backbone.register_forward_hook(lambda m, inputs, out: backbone_batches.append(len(inputs[0]))),
+        model.neck.mlp[1].register_forward_hook(lambda m, inputs, out: bn_batches.append(len(inputs[0])))
+    ]
+    out = model.student(views)
+    for hook in hooks:
+        hook.remove()
+    assert backbone_batches == [4, 6] and bn_batches == [10]
+    with torch.no_grad():  # the reference: the pooled features of each resolution, concatenated, through the head
+        features = torch.cat(
+            [model.backbone(torch.cat(group))[-1].mean(dim=(2, 3)) for group in (views[:2], views[2:])])
+        expected = model.neck(features)
+        per_resolution = torch.cat([model.neck(features[:4]), model.neck(features[4:])])
+    assert out.shape == (10, 1024)
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(out, per_resolution, atol=1e-3)  # the head's BN per resolution gives other outputs

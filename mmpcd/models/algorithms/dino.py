@@ -7,7 +7,7 @@ from mmselfsup.models.algorithms.base import BaseModel
 from mmselfsup.models.utils import CosineEMA
 from mmselfsup.registry import MODELS
 from mmselfsup.structures import SelfSupDataSample
-from ..utils import multi_crop_forward
+from ..utils import multi_crop_embed
 
 
 @MODELS.register_module()
@@ -15,9 +15,11 @@ class DINO(BaseModel):
     """DINO: self-distillation with no labels (Caron et al., 2021), the base of SSLight (Tan et al., 2023).
 
     The student (``backbone`` + :class:`DINOProjection` ``neck``) sees every view (multi-crop: N_g global views
-    first, then the local ones); the teacher, an EMA of the student (:class:`CosineEMA`, momentum ``base_momentum``
-    rising to ``end_momentum`` on a cosine over the iterations, DINO eq. 2; its first step copies the student),
-    sees the global views only. The loss
+    first, then the local ones): the backbone once per resolution, the head once over the pooled features of all
+    views, so that a BN in the head (SSLight's ``with_bn=True``) normalizes over every view at once
+    (:func:`multi_crop_embed`, DINO's and SSLight's ``MultiCropWrapper``); the teacher, an EMA of the student
+    (:class:`CosineEMA`, momentum ``base_momentum`` rising to ``end_momentum`` on a cosine over the iterations, DINO
+    eq. 2; its first step copies the student), sees the global views only, the same way. The loss
     (centring, sharpening, the pairs and SSLight's α) is the :class:`DINOHead`'s; the teacher temperature
     schedule and the first epoch's frozen last layer are :class:`~mmpcd.engine.hooks.DINOHook`'s.
     No package installed here provides DINO (mmselfsup 1.0.0 does not).
@@ -39,9 +41,9 @@ class DINO(BaseModel):
         self.teacher = CosineEMA(nn.Sequential(self.backbone, self.neck), momentum=base_momentum,
                                  end_momentum=end_momentum)
 
-    def student(self, views: torch.Tensor) -> torch.Tensor:
-        """The student's K-d outputs of a batch of views of one size."""
-        return self.neck(self.backbone(views))
+    def student(self, views: List[torch.Tensor]) -> torch.Tensor:
+        """The student's K-d outputs of all views, view after view, (V N, K)."""
+        return multi_crop_embed(self.backbone, self.neck, views)
 
     def loss(self, inputs: List[torch.Tensor], data_samples: List[SelfSupDataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
@@ -56,8 +58,8 @@ class DINO(BaseModel):
         """
         self.teacher.update_parameters(nn.Sequential(self.backbone, self.neck))
         with torch.no_grad():
-            teacher_out = multi_crop_forward(self.teacher, inputs[:self.head.num_global_views])
-        return dict(loss=self.head.loss(multi_crop_forward(self.student, inputs), teacher_out))
+            teacher_out = multi_crop_embed(*self.teacher.module, inputs[:self.head.num_global_views])
+        return dict(loss=self.head.loss(self.student(inputs), teacher_out))
 
     def extract_feat(self, inputs: List[torch.Tensor], **kwargs):
         """The student backbone's features of the first view."""

@@ -1,17 +1,11 @@
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
-from torch import nn
 
 from mmselfsup.models.algorithms.base import BaseModel
 from mmselfsup.registry import MODELS
 from mmselfsup.structures import SelfSupDataSample
-from ..utils import multi_crop_forward
-
-
-def pooled(backbone: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The global average pool of ``backbone``'s last map, as a function of a batch of views."""
-    return lambda views: backbone(views)[-1].mean(dim=(2, 3))
+from ..utils import multi_crop_embed
 
 
 @MODELS.register_module()
@@ -46,11 +40,6 @@ class OSS(BaseModel):
         self.teacher_neck = MODELS.build(teacher_neck)
         self.classifier = MODELS.build(classifier)
 
-    def embed(self, backbone: nn.Module, neck: nn.Module, inputs: List[torch.Tensor]) -> Tuple[torch.Tensor, ...]:
-        """``(z, z̃)`` of a network for all views (pseudo-code lines 21-24): the backbone once per resolution, the
-        head over all pooled features at once, as SwAV."""
-        return neck(multi_crop_forward(pooled(backbone), inputs))
-
     def loss(self, inputs: List[torch.Tensor], data_samples: List[SelfSupDataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
         """The OSS loss of a batch (pseudo-code lines 21-55).
@@ -64,8 +53,9 @@ class OSS(BaseModel):
         """
         self.head.normalize_prototypes()
         prototypes = self.head.prototypes.weight
-        z, z_drop = self.embed(self.teacher_backbone, self.teacher_neck, inputs)
-        w, w_drop = self.embed(self.backbone, self.neck, inputs)
+        # (z, z̃) of each network for all views (pseudo-code lines 21-24), the head once over all views as SwAV
+        z, z_drop = multi_crop_embed(self.teacher_backbone, self.teacher_neck, inputs)
+        w, w_drop = multi_crop_embed(self.backbone, self.neck, inputs)
         codes = self.head.codes(z, prototypes.detach(), batch=len(inputs[0]))
         teacher, student = torch.cat([z, z_drop]), torch.cat([w, w_drop])
         return dict(loss_teacher=self.head.loss(self.head.prototypes(teacher), codes),

@@ -5,9 +5,8 @@ from torch import nn
 
 from mmselfsup.registry import MODELS
 from mmselfsup.structures import SelfSupDataSample
-from ..utils import multi_crop_forward
+from ..utils import multi_crop_embed
 from .base_distiller import BaseDistiller
-from .oss import pooled
 
 
 @MODELS.register_module()
@@ -58,5 +57,5 @@ class OSSOffline(BaseDistiller):
         with torch.no_grad():  # the full-resolution views only: the others give no codes
             z, _ = self.teacher.neck(self.teacher.backbone_map(torch.cat(inputs[:self.head.num_assign_views])))
         codes = self.head.codes(z, prototypes, batch=len(inputs[0]))
-        w, w_drop = self.neck(multi_crop_forward(pooled(self.backbone), inputs))
+        w, w_drop = multi_crop_embed(self.backbone, self.neck, inputs)
         return dict(loss=self.head.loss(torch.cat([w, w_drop]) @ prototypes.t(), codes))

@@ -37,8 +37,7 @@ def test_main_config_is_the_paper_recipe():
     assert (warmup.type, warmup.end, cosine.type, cosine.end, cosine.eta_min) == ('LinearLR', 10, 'CosineAnnealingLR',
                                                                                   100, 0.)
     assert cfg.train_cfg.max_epochs == 100
-    custom = cfg.optim_wrapper.paramwise_cfg.custom_keys
-    assert custom.bn == custom.bias == dict(decay_mult=0, lars_exclude=True)
+    assert cfg.optim_wrapper.paramwise_cfg == dict(flat_decay_mult=0., flat_lars_exclude=True)  # biases, BN: 1-D
     view1, view2 = cfg.train_dataloader.dataset.pipeline[1].transforms
     probs = [(v[4]['prob'], v[5]['prob']) for v in (view1, view2)]  # blur, solarize
     assert probs == [(1.0, 0.0), (0.1, 0.2)] and view1[0]['size'] == 224

@@ -4,6 +4,7 @@ import os.path as osp
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
@@ -181,7 +182,7 @@ def test_bn_and_biases_excluded_from_decay_and_lars(model_cfg):
         for g in optimizer.param_groups if g['weight_decay'] == 0 and g.get('lars_exclude') for p in g['params']
     }
     student = [n for n, p in model.named_parameters() if p.requires_grad]
-    expected = {n for n in student if n.endswith('bias') or '.bn' in n or 'downsample.1' in n}
+    expected = {n for n, p in model.named_parameters() if p.requires_grad and p.ndim == 1}  # biases and BN
     assert expected and expected == excluded
     in_optimizer = {names[id(p)] for g in optimizer.param_groups for p in g['params']}
     assert in_optimizer == set(student)  # the frozen teacher is left out
@@ -251,3 +252,37 @@ def test_widths_are_checked_when_built(model_cfg):
         MODELS.build({**model_cfg, 'neck': {**model_cfg['neck'], 'in_channels': 2048}})
     with pytest.raises(ValueError, match=r'model.head.feat_dim=128 contradicts the teacher head.s output width'):
         MODELS.build({**model_cfg, 'head': {**model_cfg['head'], 'feat_dim': 128}})
+
+
+@pytest.mark.parametrize(
+    'kwargs, views_enqueued',
+    [
+        (dict(), [0, 1]),
+        (dict(enqueue_first_view=True), [0]),  # allo-rene/pcd pcd/pcd.py: key_for_update from teacher_output1
+        (dict(enqueue_first_view=True, cross_view=True), [0]),  # the official code's pairing and queue together
+    ])
+def test_what_is_enqueued(model_cfg, kwargs, views_enqueued):
+    """The pooled, ℓ2-normalized teacher maps of both views (the default) or of view 1 only (the official code)."""
+    torch.manual_seed(0)
+    views = [torch.randn(2, 3, 64, 64), torch.randn(2, 3, 64, 64)]
+    model = MODELS.build({**model_cfg, **kwargs})
+    model.train()
+    with torch.no_grad():
+        keys = [F.normalize(model.teacher(views[v]).mean(dim=(2, 3)), dim=1) for v in views_enqueued]
+    model.loss(views, None)
+    assert int(model.head.queue_ptr) == 2 * len(views_enqueued)
+    torch.testing.assert_close(model.head.queue[:, :2 * len(views_enqueued)], torch.cat(keys).t())
+
+
+def test_barlow_twins_teacher_config_is_the_asymmetric_variant():
+    """Appendix A.3/B.3: the asymmetric variant, i.e. Table 1's "PCD, asymmetric" (one view of the symmetric policy,
+    the loss on it), with the Barlow Twins teacher."""
+    barlow = Config.fromfile(osp.join(REPO, 'configs', 'pcd', 'pcd_resnet18-barlowtwins-r50_8xb128-coslr-100e_in1k.py'))
+    asymmetric = Config.fromfile(
+        osp.join(REPO, 'configs', 'pcd', 'ablations', 'pcd_resnet18-asymmetric_8xb128-coslr-100e_in1k.py'))
+    assert barlow.model.symmetric is False and barlow.model.teacher_ckpt_format == 'barlowtwins'
+    assert barlow.train_dataloader.dataset.pipeline == asymmetric.train_dataloader.dataset.pipeline
+    multiview = barlow.train_dataloader.dataset.pipeline[1]
+    view, = multiview.transforms
+    assert multiview.num_views == [1] and (view[4]['prob'], view[5]['prob']) == (0.55, 0.1)  # blur, solarize
+    assert list(barlow.model.teacher.neck.channels) == [2048, 8192, 8192, 8192]

@@ -45,6 +45,11 @@ class PCD(BaseDistiller):
         cross_view: Pair the student's view 1 with the teacher's view 2 (and
             vice versa) as the official code does, instead of the paper's
             same-view pairs. Needs ``symmetric=True``.
+        enqueue_first_view: Enqueue the teacher map of view 1 only, as
+            the official code (allo-rene/pcd:pcd/pcd.py, ``forward``:
+            ``key_for_update = F.adaptive_avg_pool2d(teacher_output1, 1)``),
+            instead of those of every view in the loss (the default, which
+            the paper leaves open: docs/method.md).
         channels_last: Run the student (backbone, φ, MHSA) in the
             channels-last memory format, forward and backward: the same
             values, faster convolutions where the machine's kernels prefer
@@ -56,8 +61,8 @@ class PCD(BaseDistiller):
 
     def __init__(self, backbone: dict, neck: dict, head: dict, teacher: dict, teacher_ckpt: Optional[str] = None,
                  teacher_ckpt_format: str = 'mocov3', attention: Optional[dict] = None, symmetric: bool = True,
-                 cross_view: bool = False, channels_last: bool = False, data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+                 cross_view: bool = False, enqueue_first_view: bool = False, channels_last: bool = False,
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         if cross_view and not symmetric:
             raise ValueError('cross_view=True pairs the two views and needs symmetric=True')
         self.check_teacher_cfg(teacher)
@@ -71,6 +76,7 @@ class PCD(BaseDistiller):
             check_student_width(self.backbone, self.neck.in_channels)
         self.symmetric = symmetric
         self.cross_view = cross_view
+        self.enqueue_first_view = enqueue_first_view
 
     def student_forward(self, views: torch.Tensor) -> torch.Tensor:
         """The student's map that enters the loss: MHSA(φ(backbone(x)))."""
@@ -79,7 +85,8 @@ class PCD(BaseDistiller):
 
     def loss(self, inputs: List[torch.Tensor], data_samples: List[SelfSupDataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
-        """The PCD loss of a batch of views (eq. 3-4), then the queue update.
+        """The PCD loss of a batch of views (eq. 3-4), then the queue update (the teacher maps of every view in the
+        loss, or of view 1 only with ``enqueue_first_view``).
 
         Args:
             inputs: The views, each (N, 3, H, W); the first two are used
@@ -92,10 +99,11 @@ class PCD(BaseDistiller):
         views = inputs[:2] if self.symmetric else inputs[:1]
         # The teacher is in eval mode, so one forward over all views is exact.
         teacher_maps = self.teacher(torch.cat(views)).chunk(len(views))
+        keys = teacher_maps[0] if self.enqueue_first_view else torch.cat(teacher_maps)
         if self.cross_view:
             teacher_maps = teacher_maps[::-1]
         losses = [self.head.loss(self.student_forward(view), target) for view, target in zip(views, teacher_maps)]
-        self.head.enqueue(torch.cat(teacher_maps))
+        self.head.enqueue(keys)
         return dict(loss=sum(losses) / len(losses))
 
     def predict(self, inputs: List[torch.Tensor], data_samples: Optional[List[SelfSupDataSample]] = None,

@@ -11,7 +11,6 @@ from mmselfsup.registry import MODELS
 def _pixel_mlp(in_channels: int, hid_channels: Sequence[int], out_channels: int, bias: bool) -> nn.Sequential:
     """``Conv - BN - ReLU`` per hidden width, then ``Conv`` to ``out_channels``; names ``fc1, bn, relu, fc2``
     with one hidden layer, ``fc1, bn1, relu1, fc2, bn2, relu2, fc3`` with two."""
-    # 'bn' in the name: the schedules' custom_keys exclude it from weight decay and LARS.
     widths = [in_channels, *hid_channels, out_channels]
     layers = []
     for i, (c_in, c_out) in enumerate(zip(widths[:-1], widths[1:]), 1):

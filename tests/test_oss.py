@@ -301,3 +301,14 @@ def test_configs_hold_the_appendix_settings():
     assert tuple(online.model.teacher_neck.dropout) == (0.1, 0.05) and online.model.teacher_backbone.depth == 50
     assert offline.model.teacher.neck.num_prototypes == 3000 and offline.model.head.num_prototypes is None
     assert offline.model.teacher_ckpt_format == 'swav_prototypes'
+
+
+def test_residual_branches_are_not_zero_initialised_as_swav():
+    """SwAV's main_swav.py builds its ResNet with src/resnet50.py's default zero_init_residual=False (A.1 takes
+    SwAV's settings): after init_weights the last BN of each residual branch is 1, not 0 (mmcls's default)."""
+    model = MODELS.build(Config.fromfile(ONLINE_CPU).model)
+    model.init_weights()
+    last_bns = [block.norm2 for layer in range(1, 5) for block in getattr(model.backbone, f'layer{layer}')]
+    last_bns += [block.norm3 for layer in range(1, 5) for block in getattr(model.teacher_backbone, f'layer{layer}')]
+    assert len(last_bns) == 8 + 16 and all(torch.equal(bn.weight, torch.ones_like(bn.weight)) for bn in last_bns)
+    assert Config.fromfile(OFFLINE).model.backbone.zero_init_residual is False

@@ -7,7 +7,7 @@ model = dict(
     type='OSSOffline',
     data_preprocessor=dict(mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375), bgr_to_rgb=True),
     backbone=dict(type='ResNet', depth=18, in_channels=3, out_indices=[4], norm_cfg=dict(type='BN'),
-                  zero_init_residual=True),
+                  zero_init_residual=False),
     neck=dict(type='OSSProjection', in_channels=512, hidden_channels=2048, out_channels=128, dropout=(0.1, 0.05)),
     # the prototypes are the teacher's
     head=dict(type='OSSHead', feat_dim=128, num_prototypes=None, temperature=0.1, epsilon=0.05, sinkhorn_iterations=3,

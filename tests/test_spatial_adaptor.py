@@ -1,4 +1,6 @@
 """SpatialAdaptor and CW-ReLU: the exact properties of eq. 5-7."""
+from typing import Dict, List, Tuple
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -106,3 +108,107 @@ def test_load_mlp_state_dict_names_bad_keys():
 def test_from_mlp_rejects_unknown_layers():
     with pytest.raises(ValueError, match='Linear'):
         SpatialAdaptor.from_mlp(nn.Sequential(nn.Linear(4, 4), nn.GELU(), nn.Linear(4, 4)))
+
+
+def released_heads() -> Dict[str, nn.Sequential]:
+    """Small heads in the released layouts of SPEC.md (Table 5), each with its own bias pattern and depth.
+
+    MoCo v3: Linear - BN1d - ReLU - Linear - BN1d(affine=False) (the last BN is dropped by the adaptor); BYOL: a
+    bias on the first Linear only; SwAV: biases; Barlow Twins: two BN + ReLU stages; and a head whose last BN has
+    affine parameters (kept).
+    """
+    byol = nn.Sequential(nn.Linear(10, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 6, bias=False))
+    swav = nn.Sequential(nn.Linear(10, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 6))
+    barlow = nn.Sequential(nn.Linear(10, 16, bias=False), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 12, bias=False),
+                           nn.BatchNorm1d(12), nn.ReLU(), nn.Linear(12, 6, bias=False))
+    affine_last = nn.Sequential(nn.Linear(10, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 6), nn.BatchNorm1d(6))
+    return dict(mocov3=mocov3_mlp(2, 10, 16, 6), byol=byol, swav=swav, barlow=barlow, affine_last=affine_last)
+
+
+def randomized(mlp: nn.Sequential, seed: int) -> nn.Sequential:
+    """``mlp`` in float64 and eval mode, with random weights, biases, BN affine parameters and statistics, all
+    values float32 numbers (``from_mlp`` builds a float32 adaptor and loads the head into it)."""
+    gen = torch.Generator().manual_seed(seed)
+    mlp = mlp.double()
+    for m in mlp.modules():
+        if isinstance(m, nn.Linear):
+            m.weight.data.copy_(torch.randn(m.weight.shape, generator=gen, dtype=torch.float64) * 0.5)
+            if m.bias is not None:
+                m.bias.data.copy_(torch.randn(m.bias.shape, generator=gen, dtype=torch.float64) * 0.5)
+        if isinstance(m, nn.BatchNorm1d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=gen, dtype=torch.float64) * 0.5)
+            m.running_var.copy_(torch.rand(m.num_features, generator=gen, dtype=torch.float64) + 0.5)
+            if m.affine:
+                m.weight.data.copy_(torch.randn(m.num_features, generator=gen, dtype=torch.float64))
+                m.bias.data.copy_(torch.randn(m.num_features, generator=gen, dtype=torch.float64) * 0.5)
+    for tensor in mlp.state_dict().values():
+        if tensor.is_floating_point():
+            tensor.copy_(tensor.float())
+    return mlp.eval()
+
+
+def per_pixel_reference(mlp: nn.Sequential, t: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+    """Eq. 5-7 from the released MLP: every Linear and BN1d applied to each pixel's vector on its own, each ReLU
+    replaced by CW-ReLU (SPEC.md, eq. 6): channel c of the image is kept whole when the mean over the pixels of
+    its pre-activation is > 0, zeroed otherwise.
+
+    Returns:
+        The (N, C_out, H, W) map, and each CW-ReLU stage's (N, C) keep decisions.
+    """
+    n, _, h, w = t.shape
+    out, decisions = [], []
+    for b in range(n):
+        pixels = [t[b, :, i, j] for i in range(h) for j in range(w)]
+        image_decisions = []
+        for layer in mlp:
+            if isinstance(layer, (nn.Linear, nn.BatchNorm1d)):
+                pixels = [layer(p[None])[0] for p in pixels]
+            elif isinstance(layer, nn.ReLU):
+                keep = (sum(pixels) / len(pixels)) > 0
+                image_decisions.append(keep)
+                pixels = [p * keep for p in pixels]
+            else:
+                raise TypeError(f'unexpected layer {layer}')
+        out.append(torch.stack(pixels, dim=1).reshape(-1, h, w))
+        decisions.append(image_decisions)
+    return torch.stack(out), [torch.stack(stage) for stage in zip(*decisions)]
+
+
+@pytest.mark.parametrize('name', ['mocov3', 'byol', 'swav', 'barlow', 'affine_last'])
+def test_adapted_head_is_the_released_mlp_at_every_pixel(name: str):
+    """The adaptor's map equals, pixel by pixel, the released MLP with CW-ReLU for ReLU (eq. 5-7) -- not only
+    after pooling: an adaptor that broadcast the pooled head to every pixel, or used a per-pixel ReLU, fails.
+    The CW-ReLU decisions are those of the released head on the pooled input (ReLU of its pre-activation)."""
+    mlp = randomized(released_heads()[name], seed=3)
+    adaptor = SpatialAdaptor.from_mlp(mlp).double().eval()
+    kept = mlp[:-1] if name == 'mocov3' else mlp  # MoCo v3's affine-free last BN is dropped (Sec. 3.2)
+    t = torch.randn(3, 10, 4, 5, generator=torch.Generator().manual_seed(4), dtype=torch.float64) + 0.2
+    with torch.no_grad():
+        expected, decisions = per_pixel_reference(kept, t)
+        torch.testing.assert_close(adaptor(t), expected, rtol=1e-12, atol=1e-12)
+        # the channel-wise decision is the released head's ReLU on the pooled input
+        relus = [i for i, layer in enumerate(kept) if isinstance(layer, nn.ReLU)]
+        for index, keep in zip(relus, decisions):
+            assert torch.equal(keep, kept[:index](_avgpool(t)) > 0)
+        # the case is not trivial: channels both kept and zeroed, kept channels with negative pixels (a per-pixel
+        # ReLU would differ) and an output that varies over the pixels (a broadcast pooled head would differ)
+        pre, _ = per_pixel_reference(kept[:relus[0]], t)
+        keep = decisions[0][:, :, None, None].expand_as(pre)
+        assert decisions[0].any() and not decisions[0].all()
+        assert (pre[keep] < 0).any() and (pre[~keep] > 0).any()
+        assert not torch.allclose(expected, expected.mean(dim=(2, 3), keepdim=True).expand_as(expected), atol=1e-3)
+
+
+def test_per_pixel_reference_rejects_a_broadcast_or_per_pixel_relu_adaptor():
+    """The per-pixel comparison above fails for the two wrong adaptors that pass the pooling test: the pooled
+    head broadcast to every pixel, and plain ReLU (ablation (d)) -- so the test can fail."""
+    mlp = randomized(released_heads()['swav'], seed=3)
+    t = torch.randn(3, 10, 4, 5, generator=torch.Generator().manual_seed(4), dtype=torch.float64) + 0.2
+    with torch.no_grad():
+        expected, _ = per_pixel_reference(mlp, t)
+        broadcast = mlp(_avgpool(t))[:, :, None, None].expand_as(expected)
+        torch.testing.assert_close(_avgpool(broadcast), _avgpool(expected))  # passes the pooling test
+        assert not torch.allclose(broadcast, expected, atol=1e-3)
+        relu = SpatialAdaptor(channels=(10, 16, 6), bias=True, act_cfg=dict(type='ReLU')).double().eval()
+        relu.load_mlp_state_dict(mlp.state_dict())
+        assert not torch.allclose(relu(t), expected, atol=1e-3)

@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from mmpcd.evaluation.dense_probe import IGNORE, KnnReadout, confusion_matrix, dense_probe, fit_knn_readout, \
-    fit_linear_readout, load_dense_split, patch_label_distributions, read_classes, read_label, sample_pixels, \
-    segmentation_scores, upsampled, upsampled_at
+from mmpcd.evaluation.dense_probe import (IGNORE, KnnReadout, confusion_matrix, dense_probe, fit_knn_readout,
+                                          fit_linear_readout, load_dense_split, patch_label_distributions, read_classes,
+                                          read_label, sample_pixels, segmentation_scores, upsampled, upsampled_at)
 from mmpcd.paths import REPO_ROOT
 
 PETS = osp.join(REPO_ROOT, 'data', 'pets_mini')
@@ -34,8 +34,10 @@ def blob_labels(count: int, size: int = 16, seed: int = 0) -> list:
 
 def one_hot_maps(labels: list) -> torch.Tensor:
     """Maps at the label size whose pixels are their label's one-hot vector (zeros where ignored)."""
-    return torch.stack([F.one_hot(label.clamp_max(NUM_CLASSES), NUM_CLASSES + 1)[..., :NUM_CLASSES].permute(
-        2, 0, 1).float() for label in labels])
+    return torch.stack([
+        F.one_hot(label.clamp_max(NUM_CLASSES), NUM_CLASSES + 1)[..., :NUM_CLASSES].permute(2, 0, 1).float()
+        for label in labels
+    ])
 
 
 def test_scores_of_a_confusion_matrix_by_hand():

@@ -87,8 +87,8 @@ def load_dense_split(data_root: str, split: str, size: int, mean: Sequence[float
         FileNotFoundError: the folder is empty or missing, or an image has no label.
     """
     image_dir, label_dir = osp.join(data_root, split, 'images'), osp.join(data_root, split, 'labels')
-    names = sorted(n for n in os.listdir(image_dir) if n.lower().endswith(('.jpg', '.jpeg', '.png'))) if osp.isdir(
-        image_dir) else []
+    names = sorted(n for n in os.listdir(image_dir)
+                   if n.lower().endswith(('.jpg', '.jpeg', '.png'))) if osp.isdir(image_dir) else []
     if not names:
         raise FileNotFoundError(f'no images in {image_dir}: a dense split is {split}/images/*.jpg with '
                                 f'{split}/labels/*.png of the same stem')
@@ -230,8 +230,7 @@ def fit_linear_readout(features: torch.Tensor, labels: Sequence[torch.Tensor], n
     return LinearReadout(fit(torch.ones_like(y, dtype=torch.bool), l2), mean, std, l2)
 
 
-def patch_label_distributions(labels: Sequence[torch.Tensor], grid: Tuple[int, int],
-                              num_classes: int) -> torch.Tensor:
+def patch_label_distributions(labels: Sequence[torch.Tensor], grid: Tuple[int, int], num_classes: int) -> torch.Tensor:
     """The share of each class among the labelled pixels under each cell of a ``grid`` (h, w) laid over each label
     map: (N, h, w, K); a cell without labelled pixels is all zeros."""
     shares = []

@@ -13,12 +13,18 @@
   ``getattr`` would let a crafted file reach any callable, so instead the
   built-in methods (which every HistoryBuffer registers again) are left out
   of the checkpoints mmpcd writes.
+* mmengine loads local checkpoints (``load_from``, resume, ``Pretrained``)
+  with a bare ``torch.load``: an unreadable file gives torch's raw error,
+  which advises ``weights_only=False``. They are read through
+  :func:`mmpcd.fileio.load_local_checkpoint` instead, which names the file.
 """
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
 
 from mmselfsup.registry import LOOPS, RUNNER_CONSTRUCTORS, RUNNERS
+from .fileio import load_local_checkpoint
 
 _BUILTIN_STATISTICS = ('min', 'max', 'current', 'mean')
 
@@ -44,6 +50,7 @@ def apply() -> None:
         registry._imported = True
     HistoryBuffer.__getstate__ = _history_buffer_getstate
     HistoryBuffer.__setstate__ = _history_buffer_setstate
+    CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, force=True)
     torch.serialization.add_safe_globals([
         # by the names pickle records, numpy 1 and 2 (the objects live in numpy.core._multiarray_umath)
         *[(getattr(np.core.multiarray, name), f'{module}.multiarray.{name}') for name in ('_reconstruct', 'scalar')

@@ -22,7 +22,7 @@ def _load_failure(err: Exception) -> str:
     return re.split(r'(?<=\.) ', text)[0].rstrip('.') or type(err).__name__
 
 
-def load_checkpoint_file(path: str, what: str = 'checkpoint', mmap: bool = False) -> Any:
+def load_checkpoint_file(path: str, what: str = 'checkpoint', mmap: bool = False, map_location: Any = 'cpu') -> Any:
     """``torch.load(path, map_location='cpu', weights_only=True)``; a file it cannot read is an error naming it.
 
     Nothing pickled in the file can run. A missing file or a directory is
@@ -33,6 +33,7 @@ def load_checkpoint_file(path: str, what: str = 'checkpoint', mmap: bool = False
         what: What the file is, for the message (``'teacher checkpoint'``).
         mmap: Map the file instead of reading it: tensors are read only when
             used (for a look at a checkpoint's metadata).
+        map_location: Where the tensors go, as for ``torch.load``.
 
     Raises:
         CheckpointLoadError: The file is empty, truncated, corrupt, not a
@@ -40,7 +41,7 @@ def load_checkpoint_file(path: str, what: str = 'checkpoint', mmap: bool = False
             containers; torch's reason is in the message, without its advice.
     """
     try:
-        return torch.load(path, map_location='cpu', weights_only=True, mmap=mmap)
+        return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except OSError:
         raise
     except Exception as err:
@@ -50,6 +51,22 @@ def load_checkpoint_file(path: str, what: str = 'checkpoint', mmap: bool = False
             'corrupt, not a PyTorch checkpoint, or holds pickled objects other than tensors: check it (size, '
             'checksum) and download or copy it again. Do not load it with weights_only=False: that runs any code '
             'pickled in it') from None  # torch's own text advises weights_only=False: never shown
+
+
+def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
+    """mmengine's loader of local checkpoints (``load_from``, ``--resume``, ``init_cfg=Pretrained``), through
+    :func:`load_checkpoint_file`: an unreadable file is named, without torch's advice to drop ``weights_only``.
+
+    Installed for the ``''`` scheme of mmengine's ``CheckpointLoader`` when mmpcd is imported.
+
+    Raises:
+        FileNotFoundError: ``filename`` is not a file (mmengine's message).
+        CheckpointLoadError: :func:`load_checkpoint_file` cannot read it.
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    return load_checkpoint_file(filename, 'checkpoint', map_location=map_location)
 
 
 def same_file(a: str, b: str) -> bool:
@@ -89,4 +106,4 @@ def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
         raise
 
 
-__all__ = ['CheckpointLoadError', 'load_checkpoint_file', 'same_file', 'atomic_write']
+__all__ = ['CheckpointLoadError', 'load_checkpoint_file', 'load_local_checkpoint', 'same_file', 'atomic_write']

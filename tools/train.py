@@ -3,11 +3,11 @@
     python tools/train.py configs/pcd_r18.py [--work-dir DIR] [--resume [CKPT]] [--amp]
     tools/dist_train.sh configs/pcd_r18.py 8
 """
-from mmpcd.apis import build_runner, parse_train_args
+from mmpcd.apis import parse_train_args, train
 
 
 def main() -> None:
-    build_runner(**vars(parse_train_args())).train()
+    train(**vars(parse_train_args()))
 
 
 if __name__ == '__main__':

@@ -1,8 +1,13 @@
-from .config_checks import adopt_resumed_seed, warn_risky_settings
-from .hooks import DINOHook, LossCurveHook, OSSHook
+from .config_checks import (ConfigError, adopt_resumed_seed, check_arguments, check_cfg_options, check_epoch_length,
+                            check_ranges, check_work_dir, warn_risky_settings)
+from .hooks import (DINOHook, LossCurveHook, NonFiniteLossError, NonFiniteLossHook, OSSHook, WorldSizeHook,
+                    WorldSizeMismatchError)
 from .trainable_optim_constructor import TrainableOptimWrapperConstructor
+from .work_dir_lock import WorkDirLockedError, work_dir_lock
 
 __all__ = [
-    'DINOHook', 'LossCurveHook', 'OSSHook', 'TrainableOptimWrapperConstructor', 'adopt_resumed_seed',
-    'warn_risky_settings'
+    'ConfigError', 'DINOHook', 'LossCurveHook', 'NonFiniteLossError', 'NonFiniteLossHook', 'OSSHook',
+    'TrainableOptimWrapperConstructor', 'WorkDirLockedError', 'WorldSizeHook', 'WorldSizeMismatchError',
+    'adopt_resumed_seed', 'check_arguments', 'check_cfg_options', 'check_epoch_length', 'check_ranges',
+    'check_work_dir', 'warn_risky_settings', 'work_dir_lock'
 ]

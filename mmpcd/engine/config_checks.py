@@ -1,12 +1,277 @@
-"""Checks and fixes of a training config before the Runner is built: risky settings, the resumed seed."""
+"""Checks and fixes of a training config before the Runner is built: overrides and arguments that nothing reads,
+ranges, risky settings, the resumed seed."""
+import difflib
+import inspect
 import logging
-from typing import List
+import math
+import os.path as osp
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
+from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
-from mmengine.runner import find_latest_checkpoint
+from mmengine.registry import Registry
+from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, Runner, find_latest_checkpoint
 
+from mmselfsup import registry as registries
 from ..fileio import load_checkpoint_file
+
+
+class ConfigError(ValueError):
+    """A config key or value that would be ignored, or would fail or mislead only after training started."""
+
+
+# The top-level keys that are read once the config is loaded and merged: by mmengine's Runner (its arguments, and the
+# keys Runner.__init__ reads from the config itself). custom_imports is not one: Config.fromfile has used it.
+RUNNER_KEYS = frozenset(inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'} | {
+    'activation_checkpointing', 'compile', 'efficient_conv_bn_eval', 'find_unused_parameters', 'model_wrapper_cfg',
+    'resource_limit', 'sync_bn'
+}
+# The registry a typed dict is built from, by the key it is found under (below it, the nearest such key's).
+REGISTRY_OF_KEY = {
+    'model': registries.MODELS,
+    'default_hooks': registries.HOOKS,
+    'custom_hooks': registries.HOOKS,
+    'train_cfg': registries.LOOPS,
+    'param_scheduler': registries.PARAM_SCHEDULERS,
+    'optim_wrapper': registries.OPTIM_WRAPPERS,
+    'optimizer': registries.OPTIMIZERS,
+    'dataset': registries.DATASETS,
+    'sampler': registries.DATA_SAMPLERS,
+    'pipeline': registries.TRANSFORMS,
+    'visualizer': registries.VISUALIZERS,
+    'vis_backends': registries.VISBACKENDS,
+    'log_processor': registries.LOG_PROCESSORS,
+}
+# Hooks whose **kwargs go to another callable, and the keywords it takes from them.
+FORWARDED_KWARGS = {
+    CheckpointHook: set(inspect.signature(Runner.save_checkpoint).parameters) -
+    {'self', 'out_dir', 'filename', 'meta'} - set(inspect.signature(CheckpointHook).parameters)
+}
+# Keys the builders take out of a typed dict before its class is called.
+POPPED_BY_BUILDER = {
+    registries.HOOKS: {'priority'},
+    registries.PARAM_SCHEDULERS: {'convert_to_iter_based'},
+    registries.OPTIM_WRAPPERS: {'constructor', 'paramwise_cfg'},
+}
+
+
+def _key_values(node: Any, path: str = '') -> Iterator[Tuple[str, Any]]:
+    """Every key of ``node`` with its value, the key as a dotted path (list items by index) as ``--cfg-options``
+    names it."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, (list, tuple)) else ()
+    for key, value in items:
+        child = f'{path}.{key}' if path else str(key)
+        yield child, value
+        yield from _key_values(value, child)
+
+
+def _did_you_mean(name: str, candidates: Sequence[str]) -> str:
+    """``'; did you mean X?'`` for the closest candidates of ``name``, or ``''``."""
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
+    return f'; did you mean {" or ".join(close)}?' if close else ''
+
+
+def check_cfg_options(cfg: Config, cfg_options: dict) -> None:
+    """Refuse a ``--cfg-options`` key that nothing reads: one whose top-level key the Runner does not read.
+
+    ``optimizer.lr=0.5`` makes a new top-level ``optimizer`` that no code
+    reads (the optimizer is ``optim_wrapper.optimizer``), and a variable of
+    the config file (``max_epochs``) was used when the file was read: both
+    would be ignored silently. Arguments that a typed dict's class does not
+    take (``model.head.queue_length``) are :func:`check_arguments`'s.
+
+    Args:
+        cfg: The config the options were merged into.
+        cfg_options: The ``key=value`` overrides, as ``DictAction`` parses them.
+
+    Raises:
+        ConfigError: Naming every such key and, where one is close, the key
+            that was meant.
+    """
+    paths = [path for path, _ in _key_values(cfg.to_dict())]
+    problems = []
+    for key in cfg_options:
+        top = key.split('.')[0]
+        if top in RUNNER_KEYS:
+            continue
+        meant = [path for path in paths if path.endswith(f'.{key}') and path.split('.')[0] in RUNNER_KEYS]
+        hint = f'; did you mean {" or ".join(meant)}?' if meant else _did_you_mean(top, sorted(RUNNER_KEYS))
+        problems.append(f'{key}: nothing reads the top-level key {top!r} (mmengine\'s Runner reads only its own keys, '
+                        f'and a variable of the config file was used up when the file was read){hint}')
+    if problems:
+        raise ConfigError('--cfg-options sets keys that nothing reads; the run would ignore them:\n  ' +
+                          '\n  '.join(problems))
+
+
+def _registry_below(key: str, registry: Optional[Registry]) -> Optional[Registry]:
+    """The registry of the typed dicts under ``key``: its own, else the one above it; none under a ``*_cfg`` key
+    other than ``train_cfg`` (``norm_cfg``, ``init_cfg``, ...: their own builders take keys out first)."""
+    if key.endswith('_cfg') and key != 'train_cfg':
+        return None
+    return REGISTRY_OF_KEY.get(key, registry)
+
+
+def _typed_dicts(node: Any, registry: Optional[Registry] = None,
+                 path: str = '') -> Iterator[Tuple[str, dict, Registry]]:
+    """Every dict of ``node`` that a registry builds (it has a ``type``, or it is ``train_cfg``), with its path."""
+    if isinstance(node, dict):
+        if registry is not None and ('type' in node or path == 'train_cfg'):
+            yield path, node, registry
+        items = node.items()
+    elif isinstance(node, (list, tuple)):
+        items = enumerate(node)
+    else:
+        return
+    for key, value in items:
+        yield from _typed_dicts(value, _registry_below(str(key), registry), f'{path}.{key}' if path else str(key))
+
+
+def _built_class(node: dict, registry: Registry, scope: Optional[str]) -> Optional[Any]:
+    """What ``registry`` builds ``node`` with (train_cfg without a type: mmengine's epoch or iteration loop), or
+    None if it is not found (the build then fails on its own, naming the type)."""
+    if 'type' not in node:
+        return EpochBasedTrainLoop if node.get('by_epoch', True) else IterBasedTrainLoop
+    if not isinstance(node['type'], str):
+        return node['type'] if callable(node['type']) else None
+    with registry.switch_scope_and_registry(scope) as found_in:
+        try:
+            return found_in.get(node['type'])
+        except (KeyError, ImportError):
+            return None
+
+
+def _unknown_arguments(path: str, node: dict, built: Any, registry: Registry) -> List[str]:
+    """The problems of the keys of ``node`` that ``built`` does not take, one line each."""
+    try:
+        parameters = inspect.signature(built).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: nothing to check
+        return []
+    accepted = set(parameters) | POPPED_BY_BUILDER.get(registry, set()) | {'type', '_scope_', 'by_epoch'}
+    forwarded = FORWARDED_KWARGS.get(built)
+    if forwarded is not None:
+        accepted |= forwarded
+    elif any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return []  # it takes any keyword: nothing to tell
+    name = getattr(built, '__name__', str(built))
+    takes = f'{name} takes no argument {{!r}}' + (' (the keywords it passes on, to Runner.save_checkpoint, take none '
+                                                  'other)' if forwarded is not None else '')
+    return [
+        f'{path}.{key}: {takes.format(key)}{_did_you_mean(key, sorted(accepted - {"type", "_scope_"}))}' for key in node
+        if key not in accepted
+    ]
+
+
+def check_arguments(cfg: Config) -> None:
+    """Refuse an argument that the class built from a typed dict of ``cfg`` does not take, before the Runner.
+
+    Every dict with a ``type`` under the keys that mmengine builds (the
+    model and its parts, hooks, the train loop, schedulers, the optimizer
+    and its wrapper, datasets, samplers, transforms) is checked against its
+    class's arguments. mmengine builds some of them only when training
+    starts or later: ``CheckpointHook`` passes the keywords it does not know
+    to ``Runner.save_checkpoint``, so ``default_hooks.checkpoint.interva=5``
+    crashed at the first save, after a whole interval of training. Classes
+    that take any keyword (``**kwargs``) are not checked.
+
+    Raises:
+        ConfigError: Naming every unknown argument by its key and, where one
+            is close, the argument that was meant.
+    """
+    problems = []
+    for path, node, registry in _typed_dicts(cfg.to_dict()):
+        built = _built_class(node, registry, cfg.get('default_scope'))
+        if built is not None:
+            problems += _unknown_arguments(path, node, built, registry)
+    if problems:
+        raise ConfigError('the config has arguments that nothing takes (a typo?); fix or remove them:\n  ' +
+                          '\n  '.join(problems))
+
+
+def _in_range(key: str, value: Any) -> Optional[str]:
+    """What is wrong with ``value`` for a key named ``key`` (a temperature, ``queue_len``, a momentum), or None."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if key == 'queue_len':
+        if not (number and isinstance(value, int) and value > 0):
+            return 'the queue length must be a whole number > 0 (an int: 1e3 is a float, write 1000)'
+    elif key.endswith(('temperature', 'temp')):
+        if not (number and 0 < value < math.inf):
+            return ('a temperature must be a finite number > 0: it divides the similarities, so 0 gives nan and a '
+                    'negative one rewards the wrong pairs')
+    elif key.endswith('momentum'):
+        if not (number and 0 <= value <= 1):
+            return 'a momentum must be a number in [0, 1]'
+    return None
+
+
+def check_ranges(cfg: Config) -> None:
+    """Refuse a temperature, queue length or momentum out of its range anywhere in ``cfg``, before the model is built.
+
+    Keys named ``*temperature`` / ``*temp`` must be finite and > 0,
+    ``queue_len`` a positive int, ``*momentum`` in [0, 1]: a negative
+    temperature trains silently towards the wrong pairs, 0 gives a nan loss,
+    and a queue length of 0 or 1e3 fails deep inside the model.
+
+    Raises:
+        ConfigError: Naming every such key, its value and the range.
+    """
+    problems = []
+    for path, value in _key_values(cfg.to_dict()):
+        reason = _in_range(path.split('.')[-1], value)
+        if reason is not None:
+            problems.append(f'{path}={value!r}: {reason}')
+    if problems:
+        raise ConfigError('the config has values out of range:\n  ' + '\n  '.join(problems))
+
+
+def check_work_dir(cfg: Config) -> None:
+    """Refuse to resume when there is nothing to resume; warn when a fresh run goes into an earlier run's work dir.
+
+    mmengine's auto-resume with no checkpoint in the work dir logs
+    "Auto resumed from the latest checkpoint None" and trains from scratch.
+    A fresh run into a work dir with checkpoints would mix its checkpoints
+    with the earlier run's (and ``last_checkpoint`` then points to either).
+
+    Args:
+        cfg: The training config, ``cfg.work_dir`` set.
+
+    Raises:
+        FileNotFoundError: ``cfg.resume`` is set without a checkpoint
+            (``load_from``), and the work dir has none to resume from.
+    """
+    latest = find_latest_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir) else None
+    if cfg.get('resume') and not cfg.get('load_from') and latest is None:
+        raise FileNotFoundError(
+            f'--resume: the work dir {cfg.work_dir} holds no checkpoint to resume from (no last_checkpoint file '
+            'written by a run). Give the checkpoint (--resume PATH) or the work dir of the run to continue '
+            '(--work-dir), or start afresh without --resume')
+    if not cfg.get('resume') and latest is not None:
+        print_log(
+            f'THIS FRESH RUN GOES INTO THE WORK DIR OF AN EARLIER RUN: {cfg.work_dir} holds its checkpoints (the '
+            f'latest {latest}). This run starts from scratch and writes its own checkpoints beside them, replacing '
+            'those of the same names and last_checkpoint. To continue that run, use --resume; to keep both, give '
+            'this run another --work-dir', logger='current', level=logging.WARNING)
+
+
+def check_epoch_length(runner: Runner) -> None:
+    """Refuse a training set smaller than one batch with ``drop_last``: an epoch would have no iteration.
+
+    mmengine says only "``epoch_length`` must be a positive integer" when it
+    builds the schedulers. The train loop (and its dataloader) is built here,
+    as ``runner.train()`` would build it first.
+
+    Raises:
+        ConfigError: Naming the set's size, the batch size and the fixes.
+    """
+    loader = runner.train_loop.dataloader
+    if len(loader) > 0:
+        return
+    per_process = len(loader.sampler)
+    raise ConfigError(
+        f'the training set has {len(loader.dataset)} images ({per_process} per process), fewer than one batch '
+        f'(train_dataloader.batch_size={loader.batch_size}, drop_last={loader.drop_last}): an epoch would have no '
+        f'iteration. Add images, set train_dataloader.batch_size to {max(per_process, 1)} or less, or set '
+        'train_dataloader.drop_last=False')
 
 
 def warn_risky_settings(cfg: Config) -> List[str]:

@@ -11,6 +11,7 @@ from ...fileio import load_checkpoint_file
 from ...testing import random_checkpoints as makers
 from ...testing.random_checkpoints import RANDOM_TEACHER_KEY
 from ..utils import CheckpointMismatchError
+from ..utils.state_dict import check_finite
 
 StateDict = Dict[str, torch.Tensor]
 
@@ -214,6 +215,12 @@ def load_teacher_checkpoint(path: Optional[str], fmt: str) -> Tuple[StateDict, S
             'weights. The student learns nothing useful from it; use it to test the pipeline only.', logger='current',
             level=logging.WARNING)
     try:
-        return teacher_format.read(checkpoint)
+        backbone, head = teacher_format.read(checkpoint)
     except CheckpointMismatchError as err:
         raise CheckpointMismatchError(f'{path}: {err}') from None
+    check_finite({**{f'backbone {k}': v
+                     for k, v in backbone.items()}, **{f'head {k}': v
+                                                       for k, v in head.items()}}, f'the teacher checkpoint {path}',
+                 'Its maps would be non-finite and the loss nan from the first step: the file is damaged or was '
+                 'saved from a diverged run; download or copy the released file again')
+    return backbone, head

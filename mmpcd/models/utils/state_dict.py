@@ -8,6 +8,31 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint does not match the module it is loaded into."""
 
 
+class NonFiniteWeightsError(ValueError):
+    """Weights that hold nan or infinite values."""
+
+
+def check_finite(state_dict: Mapping[str, torch.Tensor], what: str, advice: str) -> None:
+    """Refuse ``state_dict`` if a floating-point tensor of it holds nan or infinite values.
+
+    Args:
+        state_dict: The tensors.
+        what: What they are, for the message (``'the teacher checkpoint X'``).
+        advice: What to do instead, the message's last sentence.
+
+    Raises:
+        NonFiniteWeightsError: Naming the first such tensors and their count.
+    """
+    bad = [
+        key for key, value in state_dict.items()
+        if torch.is_tensor(value) and value.is_floating_point() and not bool(torch.isfinite(value).all())
+    ]
+    if bad:
+        more = f' and {len(bad) - 3} more' if len(bad) > 3 else ''
+        raise NonFiniteWeightsError(f'{what} holds non-finite weights (nan or inf): {", ".join(bad[:3])}{more} of '
+                                    f'{len(state_dict)} tensors. {advice}')
+
+
 def load_state_dict_strict(module: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str,
                            expected_format: str) -> None:
     """Load ``state_dict`` into ``module``, failing loudly on any mismatch.

@@ -1,9 +1,16 @@
 """Turn a PCD training checkpoint into a student backbone that other codebases load."""
 import math
 import re
-from typing import Dict
+import warnings
+from typing import IO, Dict, List, Optional
 
 import torch
+from mmengine.config import Config, ConfigDict
+from mmengine.registry import DefaultScope
+from torch import nn
+
+from mmselfsup.registry import MODELS
+from .models.utils.state_dict import load_state_dict_strict
 
 StateDict = Dict[str, torch.Tensor]
 
@@ -102,4 +109,74 @@ def to_detectron2(backbone: StateDict) -> dict:
     return dict(model=model, __author__='mmpcd', matching_heuristics=True)
 
 
-__all__ = ['extract_backbone', 'check_scale', 'norm_rescale', 'to_torchvision', 'to_detectron2']
+def backbone_config(checkpoint: dict, config: Optional[str] = None, source: str = 'the checkpoint') -> ConfigDict:
+    """The student backbone's config: ``model.backbone`` of ``config``, or of the config that the checkpoint holds.
+
+    Args:
+        checkpoint: The loaded training checkpoint; mmengine's Runner keeps
+            the run's config in ``meta['cfg']``.
+        config: A config file that overrides the checkpoint's (for a
+            checkpoint without one).
+        source: The checkpoint's name, for the messages.
+
+    Raises:
+        KeyError: No config is given and the checkpoint holds none.
+    """
+    if config is not None:
+        return Config.fromfile(config).model.backbone
+    text = checkpoint.get('meta', {}).get('cfg')
+    if not text:
+        raise KeyError(f'{source} holds no config (meta["cfg"], which tools/train.py writes): pass the training '
+                       'config with --config to say which backbone the tensors belong to')
+    return Config.fromstring(text, '.py').model.backbone
+
+
+def build_backbone(cfg: ConfigDict, backbone: StateDict, source: str = 'the checkpoint') -> nn.Module:
+    """The backbone of ``cfg`` (mmselfsup's registry) holding the tensors ``backbone``, in eval mode.
+
+    Raises:
+        CheckpointMismatchError: ``backbone`` does not fit the built module
+            (the message names every missing, unexpected or misshaped key).
+    """
+    with DefaultScope.overwrite_default_scope('mmselfsup'):
+        module = MODELS.build(cfg)
+    load_state_dict_strict(module, backbone, source, f'the student backbone {cfg.get("type")} of the config')
+    module.eval()  # mmcls' ResNet.train returns None, not the module
+    return module
+
+
+def to_onnx(backbone: nn.Module, f: IO[bytes], opset_version: int = 17) -> List[str]:
+    """Write ``backbone`` (in eval mode) to ``f`` as ONNX, with dynamic batch size, height and width.
+
+    The TorchScript-based exporter of ``torch.onnx.export(..., dynamo=False)``
+    is used: it needs only the ``onnx`` package, offline, while the dynamo
+    exporter, torch's default since 2.9, needs ``onnxscript`` besides. Its
+    deprecation warnings are silenced: the choice is deliberate.
+
+    Args:
+        backbone: A backbone in eval mode that maps images (N, 3, H, W) to a
+            tuple of feature maps (N, C, h, w), as mmselfsup's do.
+        f: The binary file to write.
+        opset_version: The ONNX opset.
+
+    Returns:
+        The output names: ``feature_map`` for a single map, else
+        ``feature_map_0``, ``feature_map_1``, ...
+    """
+    sample = torch.zeros(1, 3, 64, 64)
+    with torch.no_grad():
+        outputs = backbone(sample)
+    names = ['feature_map'] if len(outputs) == 1 else [f'feature_map_{i}' for i in range(len(outputs))]
+    axes = {0: 'batch', 2: 'height', 3: 'width'}
+    dynamic_axes = dict.fromkeys(['image', *names], axes)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', DeprecationWarning)
+        torch.onnx.export(backbone, (sample, ), f, dynamo=False, input_names=['image'], output_names=names,
+                          dynamic_axes=dynamic_axes, opset_version=opset_version)
+    return names
+
+
+__all__ = [
+    'extract_backbone', 'check_scale', 'norm_rescale', 'to_torchvision', 'to_detectron2', 'backbone_config',
+    'build_backbone', 'to_onnx'
+]

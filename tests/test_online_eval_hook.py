@@ -1,0 +1,186 @@
+"""OnlineEvalHook: k-NN top-1 and dense mIoU of the student while it trains, without changing the training."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+import torch
+from mmengine.logging import MessageHub
+from mmengine.visualization import Visualizer
+
+from mmpcd.engine import OnlineEvalHook
+from mmpcd.evaluation.dense_probe import fit_knn_readout, load_dense_split, score_predictions
+from mmpcd.evaluation.distillation_benchmark import ProbeData, student_map
+from mmpcd.evaluation.knn import knn_top1
+from mmpcd.evaluation.linear_probe import pooled_features
+from mmselfsup.models import SelfSupDataPreprocessor
+from mmselfsup.models.backbones import ResNet
+
+from conftest import REPO
+
+MEAN, STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
+
+
+@pytest.fixture(scope='module')
+def labelled_root(tmp_path_factory) -> str:
+    """data/cifar10_mini with 3 train and 2 val images of each class."""
+    root = tmp_path_factory.mktemp('cls')
+    os.makedirs(root / 'meta')
+    for split, per_class in (('train', 3), ('val', 2)):
+        os.symlink(osp.join(REPO, 'data', 'cifar10_mini', split), root / split)
+        with open(osp.join(REPO, 'data', 'cifar10_mini', 'meta', f'{split}.txt')) as f:
+            lines = f.read().splitlines()
+        kept = [line for line in lines if int(line.split('/')[1].split('.')[0]) < per_class]
+        (root / 'meta' / f'{split}.txt').write_text('\n'.join(kept) + '\n')
+    return str(root)
+
+
+@pytest.fixture(scope='module')
+def dense_root(tmp_path_factory) -> str:
+    """data/pets_mini with 6 train and 3 val images."""
+    root = tmp_path_factory.mktemp('dense')
+    source = osp.join(REPO, 'data', 'pets_mini')
+    (root / 'classes.txt').write_text(open(osp.join(source, 'classes.txt')).read())
+    for split, count in (('train', 6), ('val', 3)):
+        for folder in ('images', 'labels'):
+            os.makedirs(root / split / folder)
+        for name in sorted(os.listdir(osp.join(source, split, 'images')))[:count]:
+            stem = osp.splitext(name)[0]
+            os.symlink(osp.join(source, split, 'images', name), root / split / 'images' / name)
+            os.symlink(osp.join(source, split, 'labels', stem + '.png'), root / split / 'labels' / f'{stem}.png')
+    return str(root)
+
+
+class Student(torch.nn.Module):
+    """What the hook reads of a model: ``backbone`` and ``data_preprocessor``; a head the hook must not touch."""
+
+    def __init__(self, bgr_to_rgb: bool = True) -> None:
+        super().__init__()
+        self.data_preprocessor = SelfSupDataPreprocessor(mean=MEAN, std=STD, bgr_to_rgb=bgr_to_rgb)
+        self.backbone = ResNet(depth=18, out_indices=[4], norm_cfg=dict(type='BN'))
+        self.head = torch.nn.BatchNorm1d(4)
+
+
+def fake_runner(model: torch.nn.Module, work_dir: str, name: str, max_epochs: int = 3) -> SimpleNamespace:
+    visualizer = Visualizer(name=name, vis_backends=[dict(type='LocalVisBackend')], save_dir=work_dir)
+    return SimpleNamespace(model=model, work_dir=work_dir, epoch=0, max_epochs=max_epochs, message_hub=MessageHub(name),
+                           visualizer=visualizer)
+
+
+def expected_scores(model: Student, labelled_root: str, dense_root: str) -> dict:
+    """Both scores written out with the benchmarks' loaders (RGB, the config's mean and std) on the eval-mode copy."""
+    backbone = student_map(model)
+    probe = ProbeData(labelled_root, 32, MEAN, STD)
+    top1 = knn_top1(pooled_features(backbone, probe.train_x), probe.train_y, pooled_features(backbone, probe.val_x),
+                    probe.val_y)
+    train, val = (load_dense_split(dense_root, split, 64, MEAN, STD, 4) for split in ('train', 'val'))
+    readout = fit_knn_readout(backbone(train.images), train.labels, 4)
+    miou = score_predictions(readout.predict(backbone(val.images), [y.shape for y in val.labels]), val.labels, 4)
+    return dict(knn_top1=top1, dense_knn_miou=miou['miou'])
+
+
+def test_hook_measures_logs_and_leaves_training_alone(tmp_path, labelled_root, dense_root):
+    torch.manual_seed(0)
+    model = Student().train()
+    model.head.eval()  # a module kept in eval mode by its model stays so
+    runner = fake_runner(model, str(tmp_path), 'online-eval-unit')
+    hook = OnlineEvalHook(data_root=labelled_root, image_size=32, dense_data_root=dense_root, dense_image_size=64,
+                          interval=2, batch_size=7)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    rng = torch.get_rng_state()
+
+    hook.before_train(runner)  # epoch 0: the initialisation
+    for epoch in range(3):
+        runner.epoch = epoch
+        hook.after_train_epoch(runner)  # after epochs 2 (interval) and 3 (the last)
+
+    assert torch.equal(torch.get_rng_state(), rng)  # no random number drawn
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())  # no BN statistics updated
+    assert model.training and model.backbone.training and model.backbone.bn1.training and not model.head.training
+    results = json.loads((tmp_path / 'online_eval.json').read_text())
+    assert list(results) == ['0', '2', '3']
+    expected = expected_scores(model.eval(), labelled_root, dense_root)
+    for values in results.values():
+        assert values['knn_top1'] == pytest.approx(expected['knn_top1'])
+        assert values['dense_knn_miou'] == pytest.approx(expected['dense_knn_miou'])
+        assert values['seconds'] > 0
+    assert runner.message_hub.get_scalar('online_eval/knn_top1').current() == pytest.approx(expected['knn_top1'])
+    logged = [json.loads(line) for line in (tmp_path / 'vis_data' / 'scalars.json').read_text().splitlines()]
+    assert [row['step'] for row in logged] == [0, 2, 3]
+    assert set(logged[0]) == {'online_eval/knn_top1', 'online_eval/dense_knn_miou', 'step'}
+
+
+def test_resumed_run_keeps_the_earlier_epochs(tmp_path, labelled_root):
+    (tmp_path / 'online_eval.json').write_text(
+        json.dumps({'0': {'knn_top1': 1.0}, '1': {'knn_top1': 2.0}, '2': {'knn_top1': 3.0}}))
+    runner = fake_runner(Student(), str(tmp_path), 'online-eval-resume')
+    runner.epoch = 1  # resumed after epoch 1: epoch 2 of the interrupted run is measured again
+    hook = OnlineEvalHook(data_root=labelled_root, image_size=32)
+    hook.before_train(runner)
+    hook.after_train_epoch(runner)
+    results = json.loads((tmp_path / 'online_eval.json').read_text())
+    assert list(results) == ['0', '1', '2'] and results['1'] == {'knn_top1': 2.0}
+    assert results['2']['knn_top1'] != 3.0
+
+
+def test_bgr_model_sees_bgr_images(tmp_path, labelled_root):
+    """Without bgr_to_rgb the model is fed the loader's BGR and its mean and std are in BGR order."""
+    model = Student(bgr_to_rgb=False)
+    runner = fake_runner(model, str(tmp_path), 'online-eval-bgr')
+    hook = OnlineEvalHook(data_root=labelled_root, image_size=32, at_start=False)
+    hook.evaluate(runner, 1)
+    rgb = ProbeData(labelled_root, 32, MEAN[::-1], STD[::-1])  # the preprocessor's mean is in BGR order here
+    assert torch.equal(hook._labelled[0], rgb.train_x.flip(1))
+
+
+def test_needs_some_data():
+    with pytest.raises(ValueError, match='data_root'):
+        OnlineEvalHook()
+
+
+def train(work_dir, config: str) -> None:
+    """A 1-epoch run of tools/train.py (6 iterations of 4 images), every iteration logged."""
+    options = [
+        'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
+        'train_dataloader.dataset.pipeline.1.transforms.0.0.size=64',
+        'train_dataloader.dataset.pipeline.1.transforms.1.0.size=64', 'model.head.queue_len=128',
+        'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1'
+    ]
+    cmd = [sys.executable, 'tools/train.py', config, '--work-dir', str(work_dir), '--cfg-options', *options]
+    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
+
+
+def run_scalars(work_dir) -> list:
+    (log, ) = work_dir.glob('*/vis_data/scalars.json')
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_train_tool_with_the_hook(tmp_path, labelled_root, dense_root):
+    """The hook in a config, through tools/train.py: online_eval.json and the json log hold both scores, and the
+    losses and the trained weights are those of the same run without the hook."""
+    config = tmp_path / 'with_online_eval.py'
+    config.write_text(f"_base_ = '{osp.join(REPO, 'configs', 'pcd_r18_demo.py')}'\n"
+                      'custom_hooks = [*_base_.custom_hooks, dict(type="OnlineEvalHook", '
+                      f'data_root="{labelled_root}", image_size=32, dense_data_root="{dense_root}", '
+                      'dense_image_size=64)]\n')
+    train(tmp_path / 'with', str(config))
+    train(tmp_path / 'without', 'configs/pcd_r18_demo.py')
+
+    results = json.loads((tmp_path / 'with' / 'online_eval.json').read_text())
+    assert list(results) == ['0', '1'] and all(0 <= v['knn_top1'] <= 100 for v in results.values())
+    assert all(0 < v['dense_knn_miou'] <= 100 for v in results.values())
+    with_hook, without = run_scalars(tmp_path / 'with'), run_scalars(tmp_path / 'without')
+    logged = [row for row in with_hook if 'online_eval/knn_top1' in row]
+    assert [(row['step'], row['online_eval/knn_top1'], row['online_eval/dense_knn_miou'])
+            for row in logged] == [(int(e), v['knn_top1'], v['dense_knn_miou']) for e, v in results.items()]
+    losses = [row['loss'] for row in with_hook if 'loss' in row]
+    assert len(losses) == 6 and losses == [row['loss'] for row in without if 'loss' in row]
+    trained = [
+        torch.load(tmp_path / run / 'epoch_1.pth', weights_only=True)['state_dict'] for run in ('with', 'without')
+    ]
+    assert all(torch.equal(v, trained[1][k]) for k, v in trained[0].items())

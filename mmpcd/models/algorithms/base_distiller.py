@@ -8,7 +8,7 @@ from torch import nn
 from mmselfsup.models.algorithms.base import BaseModel
 from mmselfsup.registry import MODELS
 from ..teachers import FrozenTeacher
-from ..utils import CheckpointMismatchError, mismatch_report
+from ..utils import CheckpointMismatchError, check_same_config, keys_under
 
 
 class BaseDistiller(BaseModel):
@@ -108,9 +108,7 @@ class BaseDistiller(BaseModel):
             return teacher, {k: v for k, v in entries.items() if k not in teacher}
 
         our_teacher, our_student = split(self.state_dict())
-        their_teacher, their_student = split(
-            {k[len(prefix):]: v
-             for k, v in state_dict.items() if k.startswith(prefix)})
+        their_teacher, their_student = split(keys_under(state_dict, prefix))
         differ = [
             k for k, v in our_teacher.items()
             if k in their_teacher and not (their_teacher[k].shape == v.shape and torch.equal(their_teacher[k].to(v), v))
@@ -124,10 +122,7 @@ class BaseDistiller(BaseModel):
                 'distil its student from another teacher, export the student '
                 '(tools/model_converters/export_student.py) and load it with '
                 "model.backbone.init_cfg=dict(type='Pretrained', checkpoint=...)")
-        report = mismatch_report(our_student, their_student)
-        if report:
-            raise CheckpointMismatchError(f'the checkpoint does not match this model (was it written for another '
-                                          f'config?); nothing was loaded.{report}')
+        check_same_config(our_student, their_student)
         state_dict.update({prefix + k: v for k, v in our_teacher.items()})  # also where the checkpoint has none
         print_log(
             f'The teacher stays the configured one ({self.teacher.source}); the checkpoint\'s teacher ' +

@@ -7,7 +7,7 @@ from mmselfsup.models.algorithms.base import BaseModel
 from mmselfsup.models.utils import CosineEMA
 from mmselfsup.registry import MODELS
 from mmselfsup.structures import SelfSupDataSample
-from ..utils import multi_crop_embed
+from ..utils import multi_crop_embed, refuse_another_config
 
 
 @MODELS.register_module()
@@ -23,6 +23,8 @@ class DINO(BaseModel):
     (centring, sharpening, the pairs and SSLight's α) is the :class:`DINOHead`'s; the teacher temperature
     schedule and the first epoch's frozen last layer are :class:`~mmpcd.engine.hooks.DINOHook`'s.
     No package installed here provides DINO (mmselfsup 1.0.0 does not).
+    A checkpoint of another config (``load_from``, ``--resume``) is refused whole before anything is loaded
+    (:func:`~mmpcd.models.utils.refuse_another_config`), as every mmpcd algorithm does.
 
     Args:
         backbone: Student backbone config.
@@ -40,6 +42,7 @@ class DINO(BaseModel):
                          init_cfg=init_cfg)
         self.teacher = CosineEMA(nn.Sequential(self.backbone, self.neck), momentum=base_momentum,
                                  end_momentum=end_momentum)
+        self.register_load_state_dict_pre_hook(refuse_another_config)
 
     def student(self, views: List[torch.Tensor]) -> torch.Tensor:
         """The student's K-d outputs of all views, view after view, (V N, K)."""

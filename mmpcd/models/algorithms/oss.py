@@ -5,7 +5,7 @@ import torch
 from mmselfsup.models.algorithms.base import BaseModel
 from mmselfsup.registry import MODELS
 from mmselfsup.structures import SelfSupDataSample
-from ..utils import multi_crop_embed
+from ..utils import multi_crop_embed, refuse_another_config
 
 
 @MODELS.register_module()
@@ -19,6 +19,8 @@ class OSS(BaseModel):
     them from all their other views (``loss_teacher``, ``loss_student``); the :class:`FeatureClassifier` D behind
     gradient reversal tells teacher from student embeddings (``loss_adversarial``). Everything is trained by the one
     optimizer (pseudo-code line 57: f, g, D, h_T, h_S, C).
+    A checkpoint of another config (``load_from``, ``--resume``) is refused whole before anything is loaded
+    (:func:`~mmpcd.models.utils.refuse_another_config`), as every mmpcd algorithm does.
 
     Args:
         backbone: Student backbone g (ResNet-18).
@@ -39,6 +41,7 @@ class OSS(BaseModel):
         self.teacher_backbone = MODELS.build(teacher_backbone)
         self.teacher_neck = MODELS.build(teacher_neck)
         self.classifier = MODELS.build(classifier)
+        self.register_load_state_dict_pre_hook(refuse_another_config)
 
     def loss(self, inputs: List[torch.Tensor], data_samples: List[SelfSupDataSample],
              **kwargs) -> Dict[str, torch.Tensor]:

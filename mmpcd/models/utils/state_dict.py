@@ -1,4 +1,4 @@
-from typing import List, Mapping
+from typing import Dict, List, Mapping
 
 import torch
 from torch import nn
@@ -72,3 +72,30 @@ def mismatch_report(expected: Mapping[str, torch.Tensor], found: Mapping[str, to
 
     return (listing('missing keys', missing) + listing('unexpected keys', unexpected) +
             listing('keys with a wrong shape', wrong_shape))
+
+
+def keys_under(state_dict: Mapping[str, torch.Tensor], prefix: str) -> Dict[str, torch.Tensor]:
+    """The entries of ``state_dict`` whose key starts with ``prefix``, keyed without it."""
+    return {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+
+
+def check_same_config(expected: Mapping[str, torch.Tensor], found: Mapping[str, torch.Tensor]) -> None:
+    """Refuse a checkpoint written for another config, whole: every key of ``expected`` must be in ``found``
+    with its shape, and ``found`` must hold no other.
+
+    Raises:
+        CheckpointMismatchError: Naming the missing, unexpected and wrongly
+            shaped keys.
+    """
+    report = mismatch_report(expected, found)
+    if report:
+        raise CheckpointMismatchError(f'the checkpoint does not match this model (was it written for another '
+                                      f'config?); nothing was loaded.{report}')
+
+
+def refuse_another_config(module: nn.Module, state_dict: Mapping[str, torch.Tensor], prefix: str, *args) -> None:
+    """A load pre-hook (``module.register_load_state_dict_pre_hook(refuse_another_config)``) that refuses a
+    checkpoint of another config before anything is loaded (:func:`check_same_config`), for ``load_from``,
+    ``--resume`` and ``load_state_dict`` alike: mmengine loads ``load_from`` with ``strict=False``, which
+    loads the keys that match, warns and trains a partly random model."""
+    check_same_config(module.state_dict(), keys_under(state_dict, prefix))

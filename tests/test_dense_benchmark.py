@@ -28,10 +28,10 @@ def test_rows_differ_from_pcd_only_where_they_say():
         assert cfg.crop_size == (64 if '64 px' in row else 128), row
         assert (cfg.train_dataloader.dataset.data_root, cfg.param_scheduler,
                 cfg.train_cfg) == (pcd.train_dataloader.dataset.data_root, pcd.param_scheduler, pcd.train_cfg), row
-        assert cfg.model.teacher == pcd.model.teacher or row == 'PCD (a) no SpatialAdaptor', row
+        assert cfg.model.teacher == pcd.model.teacher or row == 'PCD without SpatialAdaptor', row
     assert Config.fromfile(bench.ROWS['image-level PCD']).model.head.type == 'ImageContrastHead'
-    assert Config.fromfile(bench.SMALL_MAP_ROWS['image-level PCD, 64 px']).model.head.type == 'ImageContrastHead'
-    assert Config.fromfile(bench.ROWS['PCD (a) no SpatialAdaptor']).model.teacher.neck is None
+    assert Config.fromfile(bench.SMALL_MAP_ROWS['image-level PCD at 64 px']).model.head.type == 'ImageContrastHead'
+    assert Config.fromfile(bench.ROWS['PCD without SpatialAdaptor']).model.teacher.neck is None
 
 
 def test_cache_recomputes_only_when_its_key_changes(tmp_path):

@@ -10,18 +10,33 @@ from mmengine.registry import DefaultScope
 from torch import nn
 
 from mmselfsup.registry import MODELS
-from .models.utils.state_dict import load_state_dict_strict
+from .models.utils.state_dict import check_finite, load_state_dict_strict
 
 StateDict = Dict[str, torch.Tensor]
 
 
-def extract_backbone(checkpoint: dict, prefix: str = 'backbone.') -> StateDict:
-    """The tensors under ``prefix`` in a training checkpoint of tools/train.py, prefix removed."""
+def extract_backbone(checkpoint: dict, prefix: str = 'backbone.', source: str = 'the checkpoint') -> StateDict:
+    """The tensors under ``prefix`` in a training checkpoint of tools/train.py, prefix removed.
+
+    Args:
+        checkpoint: The loaded checkpoint.
+        prefix: The module to take.
+        source: The checkpoint's name, for the messages.
+
+    Raises:
+        KeyError: No key starts with ``prefix``.
+        NonFiniteWeightsError: A tensor of the module holds nan or inf (the
+            run that wrote it diverged): such a student is never exported.
+    """
     state_dict = checkpoint.get('state_dict', checkpoint)
     backbone = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
     if not backbone:
         raise KeyError(f'no key starts with {prefix!r}; is this a training checkpoint of tools/train.py? '
                        f'keys found: {list(state_dict)[:5]}')
+    check_finite(
+        backbone, f'the {prefix!r} module of {source}',
+        'The run that wrote it diverged: nothing was exported. Export an earlier checkpoint of the run, '
+        'whose weights are finite, or train again with the cause fixed (docs/reliability.md)')
     return backbone
 
 

@@ -53,7 +53,7 @@ def main() -> None:
         parser.error(f'the output {args.out} is the input checkpoint {args.checkpoint} (the same file); the '
                      'export would replace the training checkpoint: choose another output path')
     checkpoint = load_checkpoint_file(args.checkpoint, 'training checkpoint')
-    backbone = extract_backbone(checkpoint, args.prefix)
+    backbone = extract_backbone(checkpoint, args.prefix, args.checkpoint)
     if args.norm_rescale is not None:
         backbone = norm_rescale(backbone, args.norm_rescale)
     if args.to == 'onnx':

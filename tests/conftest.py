@@ -1,6 +1,7 @@
 import copy
 import os
 import os.path as osp
+import socket
 import sys
 
 import pytest
@@ -40,6 +41,15 @@ def model_cfg(base_model_cfg, mocov3_ckpt) -> dict:
     cfg['teacher_ckpt'] = mocov3_ckpt
     cfg['head']['queue_len'] = 64
     return cfg
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now, for a distributed run's master: the OS picks it (bind to port 0), so two
+    test runs on one machine do not clash as fixed ports do. (The port is released before the run binds it: another
+    process could take it in between, far less likely than two runs picking the same fixed number.)"""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
 
 
 def pytest_configure(config):

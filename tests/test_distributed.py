@@ -1,5 +1,8 @@
 """Two processes on the CPU (gloo): the queue, the student and the lr scaling across ranks."""
+import glob
 import os.path as osp
+import re
+import socket
 import subprocess
 import sys
 
@@ -8,7 +11,7 @@ import torch
 
 from mmpcd.apis import build_config, parse_train_args
 
-from conftest import REPO
+from conftest import REPO, free_port
 
 BATCH, QUEUE = 2, 48
 
@@ -27,7 +30,7 @@ RUNS = {
 def test_two_processes_share_queue_and_weights(algorithm, tmp_path):
     config, queue_option, keys_per_image = RUNS[algorithm]
     cmd = [
-        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29533',
+        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', f'--master_port={free_port()}',
         'tests/dist_train_dump.py', config, '--launcher', 'pytorch', '--work-dir',
         str(tmp_path), '--cfg-options', 'train_dataloader.dataset.data_root=data/coco_mini',
         f'train_dataloader.batch_size={BATCH}', 'train_dataloader.num_workers=0',
@@ -67,7 +70,7 @@ def test_two_process_resume_is_exact(tmp_path):
 
     def train(work_dir, epochs, *options, resume=False):
         cmd = [
-            sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29534',
+            sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', f'--master_port={free_port()}',
             'tools/train.py', 'configs/pcd_r18_demo.py', '--launcher', 'pytorch', '--work-dir',
             str(work_dir), *(['--resume'] if resume else []), '--cfg-options', *options,
             'train_dataloader.batch_size=4', f'train_cfg.max_epochs={epochs}',
@@ -97,3 +100,17 @@ def test_train_tool_switches(tmp_path):
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.sync_bn == 'torch'
     if not torch.cuda.is_available():
         assert cfg.env_cfg.dist_cfg.backend == 'gloo' and cfg.model_wrapper_cfg.device_ids is None
+
+
+def test_no_test_starts_a_distributed_run_on_a_fixed_port():
+    """Two test runs sharing a machine must not clash on a master port: every test takes one from free_port()."""
+    fixed = re.compile(r'master[_-]port\W{1,3}\d|MASTER_PORT\W{1,5}\d', re.IGNORECASE)
+    found = [
+        f'{osp.relpath(path, REPO)}:{number}'
+        for path in sorted(glob.glob(osp.join(REPO, 'tests', '**', '*.py'), recursive=True))
+        for number, line in enumerate(open(path), 1) if fixed.search(line)
+    ]
+    assert not found, found
+    port = free_port()
+    with socket.socket() as sock:  # it is free: it can be bound
+        sock.bind(('127.0.0.1', port))

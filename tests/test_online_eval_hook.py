@@ -1,4 +1,5 @@
 """OnlineEvalHook: k-NN top-1 and dense mIoU of the student while it trains, without changing the training."""
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -184,3 +185,18 @@ def test_train_tool_with_the_hook(tmp_path, labelled_root, dense_root):
         torch.load(tmp_path / run / 'epoch_1.pth', weights_only=True)['state_dict'] for run in ('with', 'without')
     ]
     assert all(torch.equal(v, trained[1][k]) for k, v in trained[0].items())
+
+
+def test_plot_tool_draws_the_scores_in_epoch_order(tmp_path):
+    for name, offset in (('a', 0.0), ('b', 5.0)):
+        os.makedirs(tmp_path / name)
+        results = {str(e): dict(knn_top1=20.0 + e + offset, seconds=1.0) for e in (0, 3, 12)}
+        (tmp_path / name / 'online_eval.json').write_text(json.dumps(results))
+    spec = importlib.util.spec_from_file_location('plot_online_eval',
+                                                  osp.join(REPO, 'tools', 'analysis_tools', 'plot_online_eval.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tmp_path / 'curve.png'
+    runs = tool.main([str(tmp_path / 'a'), str(tmp_path / 'b'), '--out', str(out)])
+    assert list(runs['a']) == [0, 3, 12] and runs['b'][12]['knn_top1'] == 37.0
+    assert out.read_bytes()[:4] == b'\x89PNG'

@@ -246,3 +246,54 @@ def test_bad_model_sources_and_runs_are_named(tmp_path):
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_15.pth'))
     with pytest.raises(FileNotFoundError, match='epoch_15.pth, which does not exist'):
         last_checkpoint(str(tmp_path))
+
+
+@pytest.mark.parametrize('to', ['torchvision', 'mmdet'])
+def test_the_projects_own_export_loads_into_torchvision(tmp_path, monkeypatch, to):
+    """A real export (export_student.py, run here) of a ResNet-18 student: the analysis tools load it into
+    torchvision:resnet18 (it has no fc: before, ``fc.weight`` missing) and its map is the student's."""
+    import runpy
+
+    from mmselfsup.registry import MODELS
+    torch.manual_seed(0)
+    student = MODELS.build(dict(type='ResNet', depth=18, out_indices=[4]))
+    training, exported = str(tmp_path / 'epoch_1.pth'), str(tmp_path / 'student.pth')
+    torch.save(dict(meta=dict(epoch=1), state_dict={f'backbone.{k}': v
+                                                    for k, v in student.state_dict().items()}), training)
+    monkeypatch.setattr(sys, 'argv', ['export_student.py', training, exported, '--to', to])
+    runpy.run_path(osp.join(REPO, 'tools', 'model_converters', 'export_student.py'), run_name='__main__')
+    inputs = torch.randn(2, 3, 64, 64)
+    model = load_model('export', 'torchvision:resnet18', exported)
+    student.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model.map('backbone')(inputs), student(inputs)[-1])
+    explained = tool('feature_maps')([
+        '--images', COCO_VAL, '--num-images', '1', '--size', '64', '--model', 'PCD export', 'torchvision:resnet18',
+        exported, '--out',
+        str(tmp_path / 'maps.png')
+    ])
+    assert set(explained) == {'PCD export'}
+
+
+def test_a_checkpoint_of_another_network_is_named(tmp_path):
+    from mmpcd.models.utils import CheckpointMismatchError
+    path = str(tmp_path / 'linear.pth')
+    torch.save(nn.Linear(2, 2).state_dict(), path)
+    with pytest.raises(
+            CheckpointMismatchError,
+            match=r'checkpoint \S+linear.pth does not match the model: expected the state dict '
+            r'of torchvision:resnet18.[\s\S]*unexpected keys \(2\): bias, weight'):
+        load_model('x', 'torchvision:resnet18', path)
+
+
+@pytest.mark.parametrize('name, argv, message', [
+    ('erf', ['--size', '0'], 'argument --size: the input resolution (pixels, square) must be a whole number >= 1, '
+     "not '0'"),
+    ('feature_maps', ['--num-images', '-3'], 'argument --num-images: the number of images (0: all) must be a whole '
+     "number >= 0, not '-3'"),
+    ('embeddings', ['--size', '2.5'], 'argument --size: the input resolution (pixels, square) must be a whole number'),
+])
+def test_sizes_and_counts_are_checked_by_flag(capsys, name, argv, message):
+    with pytest.raises(SystemExit) as stop:
+        tool(name)(['--model', 'R18', 'torchvision:resnet18', *argv])
+    assert stop.value.code == 2 and message in capsys.readouterr().err

@@ -2,7 +2,7 @@
 import argparse
 import glob
 import os.path as osp
-from typing import List, Sequence
+from typing import Callable, List, Sequence
 
 import torch
 
@@ -36,11 +36,34 @@ def load_raw_images(paths: Sequence[str], size: int) -> torch.Tensor:
     return load_images(paths, size, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
 
 
+def whole_number(minimum: int, meaning: str) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number >= ``minimum``, or an error that argparse prints after the flag's name
+    (``argument --size: ...``), saying what the value means."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f'{meaning} must be a whole number >= {minimum}, not {text!r}')
+        return value
+
+    return parse
+
+
+def add_size_argument(parser: argparse.ArgumentParser, default: int) -> None:
+    """``--size``: the input resolution, a whole number >= 1."""
+    parser.add_argument('--size', type=whole_number(1, 'the input resolution (pixels, square)'), default=default,
+                        help='input resolution (square)')
+
+
 def add_image_arguments(parser: argparse.ArgumentParser, num_images: int) -> None:
     """``--images`` (folders or files), ``--num-images`` (default ``num_images``) and ``--size``."""
     parser.add_argument('--images', nargs='+', default=['data/coco_mini/val'], help='image folders or files')
-    parser.add_argument('--num-images', type=int, default=num_images, help='use the first N images (0: all)')
-    parser.add_argument('--size', type=int, default=224, help='input resolution (square)')
+    parser.add_argument('--num-images', type=whole_number(0, 'the number of images (0: all)'), default=num_images,
+                        help='use the first N images (0: all)')
+    add_size_argument(parser, 224)
 
 
 def images_from_arguments(args: argparse.Namespace) -> torch.Tensor:

@@ -22,6 +22,7 @@ from torch import nn
 
 from ..fileio import load_checkpoint_file
 from ..models.builder import build_model
+from ..models.utils import load_state_dict_strict
 
 #: ImageNet mean and std on the 0-255 scale, the input normalization of torchvision and timm models.
 IMAGENET_MEAN, IMAGENET_STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
@@ -60,19 +61,34 @@ class AnalysedModel:
         return (images - torch.tensor(self.mean).view(1, 3, 1, 1)) / torch.tensor(self.std).view(1, 3, 1, 1)
 
 
-def _load_state_dict(module: nn.Module, checkpoint: str) -> None:
+def _load_state_dict(module: nn.Module, checkpoint: str, source: str, classifier: Optional[str] = None) -> None:
+    """Load ``checkpoint`` (a state dict, or a dict with ``state_dict``) into ``module``, every key.
+
+    A checkpoint without any key of the ``classifier`` submodule (the
+    project's exports, ``export_student.py --to torchvision`` or ``--to
+    mmdet``: the backbone alone) loads into the model without it: the
+    classifier becomes an ``nn.Identity``, as the export's docs say, since no
+    analysed map uses it.
+
+    Raises:
+        CheckpointMismatchError: another key is missing, unexpected or of a
+            wrong shape; the message names the file and every such key.
+    """
     state = load_checkpoint_file(checkpoint)
     state = state.get('state_dict', state) if isinstance(state, dict) else state
     if not isinstance(state, dict):
         raise ValueError(f'{checkpoint}: expected a state dict (or a dict with "state_dict"), got {type(state)}')
-    module.load_state_dict(state)
+    if classifier and not any(k.startswith(f'{classifier}.') for k in state):
+        parent, _, name = classifier.rpartition('.')
+        setattr(module.get_submodule(parent), name, nn.Identity())
+    load_state_dict_strict(module, state, f'checkpoint {checkpoint}', f'the state dict of {source}')
 
 
 def _from_config(label: str, config: str, checkpoint: Optional[str], seed: int) -> AnalysedModel:
     cfg = Config.fromfile(config)
     model = build_model(cfg, seed)
     if checkpoint is not None:
-        _load_state_dict(model, checkpoint)
+        _load_state_dict(model, checkpoint, f'the model of {config}')
     preprocessor = cfg.model.data_preprocessor
     maps = {'backbone': lambda x: model.backbone(x)[-1]}
     if hasattr(model, 'student_forward'):
@@ -100,12 +116,14 @@ def _from_zoo(label: str, source: str, checkpoint: Optional[str], seed: int) -> 
         import torchvision
         model = torchvision.models.get_model(name, weights=None)
         backbone = _torchvision_backbone(name, model)
+        classifier = next((n for n in ('fc', 'classifier') if hasattr(model, n)), None)
     else:
         import timm
         model = timm.create_model(name, pretrained=False)
         backbone = model.forward_features
+        classifier = model.pretrained_cfg.get('classifier')
     if checkpoint is not None:
-        _load_state_dict(model, checkpoint)
+        _load_state_dict(model, checkpoint, source, classifier)
 
     def backbone_map(x: torch.Tensor) -> torch.Tensor:
         out = backbone(x)
@@ -125,14 +143,18 @@ def load_model(label: str, source: str, checkpoint: Optional[str] = None, seed: 
         source: An mmselfsup config file (``.py``; built and initialised as
             ``tools/train.py --seed seed`` does), ``torchvision:NAME`` or
             ``timm:NAME`` (randomly initialised, seeded).
-        checkpoint: Local weights loaded with ``weights_only=True``: an
-            mmengine checkpoint of the config (``state_dict`` key) or the
-            zoo model's state dict. None keeps the random initialisation.
+        checkpoint: Local weights loaded with ``weights_only=True``, every
+            key: an mmengine checkpoint of the config (``state_dict`` key) or
+            the zoo model's state dict, with or without its classifier (the
+            student's export, ``export_student.py --to torchvision`` or
+            ``--to mmdet``, into ``torchvision:resnet18``). None keeps the
+            random initialisation.
         seed: Seed of the random initialisation.
 
     Raises:
         ValueError: ``source`` is neither a ``.py`` file nor ``torchvision:`` / ``timm:``.
         FileNotFoundError: the config or the checkpoint does not exist.
+        CheckpointMismatchError: the checkpoint does not fit the model.
     """
     if checkpoint is not None and not osp.isfile(checkpoint):
         raise FileNotFoundError(f'{label}: checkpoint {checkpoint} does not exist')

@@ -14,7 +14,7 @@ carries the linear-probe top-1 (train split -> val, the CPU distillation benchma
 import argparse
 from typing import List, Optional
 
-from mmpcd.analysis import add_model_arguments, models_from_arguments
+from mmpcd.analysis import add_model_arguments, add_size_argument, models_from_arguments
 from mmpcd.visualization.embeddings import METHODS, draw_embeddings
 
 
@@ -22,7 +22,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_arguments(parser)
     parser.add_argument('--data', default='data/cifar10_mini', help='labelled set: meta/{train,val}.txt')
-    parser.add_argument('--size', type=int, default=64, help='input resolution (square)')
+    add_size_argument(parser, 64)
     parser.add_argument('--method', choices=METHODS, default='tsne')
     parser.add_argument('--no-probe', action='store_true', help='skip the linear probe (titles without top-1)')
     parser.add_argument('--out', default='embeddings.png', help='output PNG')

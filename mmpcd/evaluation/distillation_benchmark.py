@@ -8,6 +8,7 @@ initialisation each run starts from (the same seed, the same
 ``init_weights``: the run loads it with ``load_from``) and the teacher's own
 pooled backbone features, the ceiling.
 """
+import hashlib
 import json
 import os
 import os.path as osp
@@ -80,18 +81,54 @@ def run_dir_name(row: str, seed: int) -> str:
     return f'{row.replace(" ", "_").replace("/", "")}_seed{seed}'
 
 
+RUN_KEY = 'run_key.json'
+
+
+def run_key(config: str, seed: int, init_ckpt: str, options: Dict[str, object]) -> dict:
+    """What a benchmark run is: its config (relative to the repository), seed, options and the sha256 of the
+    initial weights it starts from."""
+    state = torch.load(init_ckpt, map_location='cpu', weights_only=True)['state_dict']
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        digest.update(name.encode())
+        digest.update(state[name].contiguous().numpy().tobytes())
+    return dict(config=osp.relpath(osp.abspath(config), REPO_ROOT), seed=seed,
+                options={k: str(v)
+                         for k, v in sorted(options.items())}, init_sha256=digest.hexdigest())
+
+
 def train(config: str, work_dir: str, seed: int, init_ckpt: str, options: Dict[str, object], max_epochs: int) -> str:
     """Run ``tools/train.py`` from ``init_ckpt``; the path of its last checkpoint.
 
-    A run of ``work_dir`` that already ended at ``max_epochs`` is reused, not repeated.
+    A run of ``work_dir`` that already ended at ``max_epochs`` is reused, not
+    repeated, when it is the run asked for: the same config, seed, options and
+    initial weights (:func:`run_key`, kept in ``work_dir/run_key.json`` when
+    the run starts).
+
+    Raises:
+        RuntimeError: the training failed, or ``work_dir`` holds a finished run
+            of something else (named, with the difference).
     """
-    done_file = osp.join(work_dir, 'last_checkpoint')
+    key = run_key(config, seed, init_ckpt, options)
+    done_file, key_file = osp.join(work_dir, 'last_checkpoint'), osp.join(work_dir, RUN_KEY)
     if osp.isfile(done_file):
         with open(done_file) as f:
             last = f.read().strip()
         if osp.isfile(last) and torch.load(last, map_location='cpu', weights_only=True)['meta']['epoch'] == max_epochs:
+            stored = None
+            if osp.isfile(key_file):
+                with open(key_file) as f:
+                    stored = json.load(f)
+            if stored != key:
+                differ = [k for k in key if stored is None or stored.get(k) != key[k]]
+                raise RuntimeError(
+                    f'{work_dir} holds a finished run ({last}) that is not the one asked for: its {", ".join(differ)} '
+                    f'differ ({key_file}: {stored}; asked: {key}). Use another --work-dir, or remove {work_dir} to '
+                    'train it again')
             print(f'{work_dir}: reusing its finished run ({last})', flush=True)
             return last
+    with open(key_file, 'w') as f:
+        json.dump(key, f)
     cmd = [
         sys.executable,
         osp.join(REPO_ROOT, 'tools', 'train.py'), config, '--work-dir', work_dir, '--seed',
@@ -164,10 +201,13 @@ def final_loss(losses: List[float], last: int = 20) -> float:
 
 
 def table(results: dict) -> str:
-    """The results as a markdown table: top-1 mean ± std over seeds, final loss against chance."""
+    """The results as a markdown table: top-1 mean ± std over seeds, final loss against chance, each row's own
+    random init (``init_top1``)."""
     lines = [
-        '| row | linear-probe top-1 (%) | runs | final training loss | below chance log(K+1) |', '|---|---|---|---|---|'
+        '| row | linear-probe top-1 (%) | runs | final training loss | below chance log(K+1) | its random init |',
+        '|---|---|---|---|---|---|'
     ]
+    inits = results.get('init_top1', {})
     for row, values in results['top1'].items():
         if not values:  # no released teacher among the rows
             continue
@@ -181,7 +221,8 @@ def table(results: dict) -> str:
             loss_cells = f'{final:.2f} | ' + (f'{chance - final:.2f} nat' if chance is not None else '-')
         else:
             loss_cells = '- | -'
-        lines.append(f'| {row} | {mean:.1f} ± {std:.1f} | {len(values)} | {loss_cells} |')
+        init = '{:.1f} ± {:.1f}'.format(*mean_std(inits[row])) if inits.get(row) else '-'
+        lines.append(f'| {row} | {mean:.1f} ± {std:.1f} | {len(values)} | {loss_cells} | {init} |')
     return '\n'.join(lines)
 
 

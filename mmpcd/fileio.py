@@ -76,6 +76,24 @@ def same_file(a: str, b: str) -> bool:
     return osp.realpath(a) == osp.realpath(b)
 
 
+def check_new_output(path: str, replacement: str, force_option: str = '--force') -> None:
+    """Refuse to replace an existing file unless the user asked for it.
+
+    Args:
+        path: The output path.
+        replacement: What would replace the file, for the message.
+        force_option: The command line option that allows it.
+
+    Raises:
+        FileExistsError: ``path`` exists (or is a link); the message names
+            it, its size, what would replace it and both ways out.
+    """
+    if osp.lexists(path):
+        size = f'{osp.getsize(path) / 2**20:.1f} MiB' if osp.exists(path) else 'a broken link'
+        raise FileExistsError(f'the output {path} exists ({size}); it would be replaced by {replacement}, and what it '
+                              f'holds lost: choose another output path, or pass {force_option} to replace it')
+
+
 @contextlib.contextmanager
 def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
     """Write ``path`` all at once: a temporary file beside it, renamed onto it (``os.replace``) when complete.
@@ -106,4 +124,7 @@ def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
         raise
 
 
-__all__ = ['CheckpointLoadError', 'load_checkpoint_file', 'load_local_checkpoint', 'same_file', 'atomic_write']
+__all__ = [
+    'CheckpointLoadError', 'check_new_output', 'load_checkpoint_file', 'load_local_checkpoint', 'same_file',
+    'atomic_write'
+]

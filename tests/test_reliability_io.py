@@ -1,16 +1,21 @@
 """Files the project reads and writes: bad images are named, writes are atomic, risky configs warned about."""
 import logging
 import os
+import os.path as osp
+import runpy
 import stat
+import sys
 
 import numpy as np
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 from mmpcd.datasets import BadImageError
 from mmpcd.engine.config_checks import warn_risky_settings
 from mmpcd.fileio import atomic_write
+from mmpcd.testing import RANDOM_TEACHER_KEY
 from mmpcd.visualization import plot_loss_curves
 from mmselfsup.registry import DATASETS
 
@@ -100,3 +105,26 @@ def test_keeping_one_checkpoint_is_warned_about(caplog, checkpoint, warned):
     if warned:
         assert 'max_keep_ckpts=1' in warnings[0] and 'no checkpoint to resume from' in warnings[0]
         assert 'Set max_keep_ckpts=2 or more' in warnings[0]
+
+
+def make_random_teacher(monkeypatch, *argv: str) -> None:
+    """tools/misc/make_random_teacher.py in this process; argparse errors are SystemExit(2)."""
+    monkeypatch.setattr(sys, 'argv', ['make_random_teacher.py', *argv])
+    runpy.run_path(osp.join(REPO, 'tools', 'misc', 'make_random_teacher.py'), run_name='__main__')
+
+
+def test_make_random_teacher_never_replaces_a_file_without_force(tmp_path, monkeypatch, capsys):
+    """An existing (real) teacher stays byte for byte; --force replaces it; a new path is written."""
+    real = tmp_path / 'efficientnet_lite0.pth'
+    torch.save({'conv_stem.weight': torch.ones(2)}, real)
+    before = real.read_bytes()
+    with pytest.raises(SystemExit) as stop:
+        make_random_teacher(monkeypatch, str(real), '--format', 'efficientnet_lite0')
+    assert stop.value.code == 2 and real.read_bytes() == before
+    assert (f'error: the output {real} exists (0.0 MiB); it would be replaced by a teacher with RANDOM weights '
+            '(efficientnet_lite0 layout), and what it holds lost: choose another output path, or pass --force to '
+            'replace it' in capsys.readouterr().err)
+    make_random_teacher(monkeypatch, str(real), '--format', 'efficientnet_lite0', '--force')
+    assert RANDOM_TEACHER_KEY in torch.load(real, weights_only=True)
+    make_random_teacher(monkeypatch, str(tmp_path / 'new' / 'teacher.pth'), '--format', 'efficientnet_lite0')
+    assert RANDOM_TEACHER_KEY in torch.load(tmp_path / 'new' / 'teacher.pth', weights_only=True)

@@ -1,7 +1,8 @@
 """Write a teacher checkpoint with RANDOM weights in a released key layout.
 
 For demos and pipeline tests only: training from it teaches the student
-nothing, and loading it logs "THE TEACHER IS RANDOM".
+nothing, and loading it logs "THE TEACHER IS RANDOM". An existing file
+(a released teacher?) is never replaced without --force.
 
     python tools/misc/make_random_teacher.py work_dirs/teachers/mocov3_r50_random.pth.tar
 """
@@ -9,7 +10,7 @@ import argparse
 
 import torch
 
-from mmpcd.fileio import atomic_write
+from mmpcd.fileio import atomic_write, check_new_output
 from mmpcd.models.teachers import TEACHER_FORMATS
 
 
@@ -19,7 +20,13 @@ def main() -> None:
     parser.add_argument('--format', default='mocov3', choices=sorted(TEACHER_FORMATS),
                         help='released key layout to imitate')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--force', action='store_true', help='replace an existing output file')
     args = parser.parse_args()
+    if not args.force:
+        try:
+            check_new_output(args.out, f'a teacher with RANDOM weights ({args.format} layout)')
+        except FileExistsError as err:
+            parser.error(str(err))
     with atomic_write(args.out) as f:
         torch.save(TEACHER_FORMATS[args.format].make_random(args.seed), f)
     print(f'wrote a RANDOM {args.format} teacher checkpoint to {args.out}')

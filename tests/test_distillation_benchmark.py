@@ -13,9 +13,11 @@ from mmpcd.evaluation.linear_probe import L2_GRID
 
 from conftest import REPO
 
-#: Linear-probe top-1 (points) by which the quick PCD student must beat its random init: larger than the seed
-#: noise measured for the quick run (docs/distillation_benchmark.md).
-QUICK_MARGIN = 3.0
+#: Linear-probe top-1 (points) by which the quick PCD student must beat its random init. The quick gain measured over
+#: seeds 0-2 was +5.5, +3.5 and +11.0 (mean 6.7, standard deviation 3.9, on 200 val images): mean minus two standard
+#: deviations is below 0, so no positive margin is supported for one seed; the test also requires the final loss to
+#: be 0.5 nat below chance, which does not hinge on a few val images.
+QUICK_MARGIN = 0.0
 
 
 def test_logistic_regression_is_at_the_optimum():

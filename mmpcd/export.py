@@ -2,7 +2,7 @@
 import math
 import re
 import warnings
-from typing import IO, Dict, List, Optional
+from typing import IO, Any, Dict, List, Optional
 
 import torch
 from mmengine.config import Config, ConfigDict
@@ -10,6 +10,7 @@ from mmengine.registry import DefaultScope
 from torch import nn
 
 from mmselfsup.registry import MODELS
+from .config_literals import UnsafeConfigValue, literal_value
 from .models.utils.state_dict import check_finite, load_state_dict_strict
 
 StateDict = Dict[str, torch.Tensor]
@@ -124,8 +125,38 @@ def to_detectron2(backbone: StateDict) -> dict:
     return dict(model=model, __author__='mmpcd', matching_heuristics=True)
 
 
+def checkpoint_config_value(checkpoint: dict, key: str, source: str = 'the checkpoint') -> Any:
+    """The value of the dotted ``key`` in the config that a training checkpoint holds, read without running it.
+
+    mmengine's Runner keeps the run's config as Python source in
+    ``meta['cfg']``; a checkpoint from elsewhere can hold any code there, so
+    the source is parsed (:func:`mmpcd.config_literals.literal_value`), never
+    executed.
+
+    Returns:
+        The value; None if the checkpoint holds no config.
+
+    Raises:
+        KeyError: The config has no ``key``.
+        ValueError: The config is not Python, or ``key`` is not a literal in it.
+    """
+    text = checkpoint.get('meta', {}).get('cfg')
+    if not text:
+        return None
+    try:
+        value = literal_value(text, key, f'{source}: meta["cfg"]')
+    except (UnsafeConfigValue, SyntaxError) as err:
+        raise ValueError(f'{source}: {key} in the config it holds (meta["cfg"]) is not a literal value ({err}); it is '
+                         'read without running that config, which may hold any code: pass the training config with '
+                         '--config') from None
+    if value is None:
+        raise KeyError(f'{source}: the config it holds (meta["cfg"]) has no {key}')
+    return value
+
+
 def backbone_config(checkpoint: dict, config: Optional[str] = None, source: str = 'the checkpoint') -> ConfigDict:
-    """The student backbone's config: ``model.backbone`` of ``config``, or of the config that the checkpoint holds.
+    """The student backbone's config: ``model.backbone`` of ``config``, or of the config that the checkpoint holds
+    (parsed, never executed: :func:`checkpoint_config_value`).
 
     Args:
         checkpoint: The loaded training checkpoint; mmengine's Runner keeps
@@ -135,15 +166,25 @@ def backbone_config(checkpoint: dict, config: Optional[str] = None, source: str 
         source: The checkpoint's name, for the messages.
 
     Raises:
-        KeyError: No config is given and the checkpoint holds none.
+        KeyError: No config is given and the checkpoint holds none, or its
+            config has no ``model.backbone``.
+        ValueError: The checkpoint's ``model.backbone`` is not a literal.
     """
     if config is not None:
         return Config.fromfile(config).model.backbone
-    text = checkpoint.get('meta', {}).get('cfg')
-    if not text:
+    backbone = checkpoint_config_value(checkpoint, 'model.backbone', source)
+    if backbone is None:
         raise KeyError(f'{source} holds no config (meta["cfg"], which tools/train.py writes): pass the training '
                        'config with --config to say which backbone the tensors belong to')
-    return Config.fromstring(text, '.py').model.backbone
+    return ConfigDict(backbone)
+
+
+def algorithm(checkpoint: dict, config: Optional[str] = None, source: str = 'the checkpoint') -> Optional[str]:
+    """The algorithm that trained the checkpoint (``model.type``: ``'PCD'``, ``'SEED'``, ``'DINO'``, ...), from
+    ``config`` or else from the config the checkpoint holds (parsed, never executed); None if there is neither."""
+    if config is not None:
+        return Config.fromfile(config).model.type
+    return checkpoint_config_value(checkpoint, 'model.type', source)
 
 
 def build_backbone(cfg: ConfigDict, backbone: StateDict, source: str = 'the checkpoint') -> nn.Module:
@@ -192,6 +233,6 @@ def to_onnx(backbone: nn.Module, f: IO[bytes], opset_version: int = 17) -> List[
 
 
 __all__ = [
-    'extract_backbone', 'check_scale', 'norm_rescale', 'to_torchvision', 'to_detectron2', 'backbone_config',
-    'build_backbone', 'to_onnx'
+    'algorithm', 'extract_backbone', 'check_scale', 'norm_rescale', 'to_torchvision', 'to_detectron2',
+    'backbone_config', 'checkpoint_config_value', 'build_backbone', 'to_onnx'
 ]

@@ -231,3 +231,46 @@ def test_unreadable_training_checkpoint_is_named(training_checkpoint, tmp_path, 
         export_here(monkeypatch, str(bad), str(tmp_path / 'student.pth'))
     assert 'will likely succeed' not in str(err.value) and err.value.__suppress_context__  # torch's advice unseen
     assert not (tmp_path / 'student.pth').exists()
+
+
+@pytest.mark.parametrize(
+    'config, expected',
+    [
+        ('configs/pcd/cpu/pcd_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py', 'PCD'),
+        ('configs/seed/cpu/seed_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py', 'SEED'),
+        ('configs/disco/cpu/disco_resnet18-effnetlite0_1xb32-lars-15e_cifar10-mini.py', 'DisCo'),
+        ('configs/dino/cpu/dino_resnet18_1xb32-lars-15e_cifar10-mini.py', 'DINO'),
+        ('configs/sslight/cpu/sslight_resnet18_1xb32-lars-15e_cifar10-mini.py', 'DINO'),  # DINO with SSLight's α
+        ('configs/oss/cpu/oss_resnet18-r50_1xb32-lars-15e_cifar10-mini.py', 'OSS'),
+    ])
+def test_export_names_the_algorithm_that_trained_it(training_checkpoint, tmp_path, monkeypatch, config, expected):
+    """meta.algorithm is the run's ``model.type`` (SSLight is the DINO algorithm with its loss weight α), read from
+    the config the checkpoint holds (as mmengine's Runner dumps it), or from ``--config``; None where there is
+    neither."""
+    checkpoint = torch.load(training_checkpoint, weights_only=True)
+    checkpoint['meta']['cfg'] = Config.fromfile(osp.join(REPO, config)).pretty_text
+    with_cfg, out = str(tmp_path / 'epoch_1.pth'), str(tmp_path / 'student.pth')
+    torch.save(checkpoint, with_cfg)
+    export_here(monkeypatch, with_cfg, out)
+    assert torch.load(out, weights_only=True)['meta']['algorithm'] == expected
+    export_here(monkeypatch, training_checkpoint, out, '--config', osp.join(REPO, config))
+    assert torch.load(out, weights_only=True)['meta']['algorithm'] == expected
+    export_here(monkeypatch, training_checkpoint, out)  # no config anywhere: unknown, not a guess
+    assert torch.load(out, weights_only=True)['meta']['algorithm'] is None
+
+
+@pytest.mark.parametrize('to', ['mmdet', 'onnx'])
+def test_the_config_a_checkpoint_holds_is_parsed_never_run(training_checkpoint, tmp_path, monkeypatch, to):
+    """A checkpoint's ``meta['cfg']`` can hold any code: the export reads ``model.type`` and ``model.backbone`` from
+    it as literals, and code there is refused by name, never executed."""
+    marker = tmp_path / 'ran'
+    checkpoint = torch.load(training_checkpoint, weights_only=True)
+    checkpoint['meta']['cfg'] = (f'import pathlib\npathlib.Path({str(marker)!r}).touch()\n'
+                                 f'model = dict(type=str(pathlib.Path({str(marker)!r}).touch()), '
+                                 f"backbone=dict(type='ResNet', depth=pathlib.Path({str(marker)!r}).touch() or 18))\n")
+    hostile, out = tmp_path / 'epoch_1.pth', tmp_path / f'student.{to}'
+    torch.save(checkpoint, hostile)
+    key = 'model.backbone' if to == 'onnx' else 'model.type'
+    with pytest.raises(ValueError, match=f'{hostile}: {key} in the config it holds .* not a literal value .*--config'):
+        export_here(monkeypatch, str(hostile), str(out), '--to', to)
+    assert not marker.exists() and not out.exists()

@@ -22,8 +22,8 @@ import pickle
 
 import torch
 
-from mmpcd.export import (backbone_config, build_backbone, check_scale, extract_backbone, norm_rescale, to_detectron2,
-                          to_onnx, to_torchvision)
+from mmpcd.export import (algorithm, backbone_config, build_backbone, check_scale, extract_backbone, norm_rescale,
+                          to_detectron2, to_onnx, to_torchvision)
 from mmpcd.fileio import atomic_write, load_checkpoint_file, same_file
 
 
@@ -67,7 +67,8 @@ def main() -> None:
     elif args.to == 'torchvision':
         exported = to_torchvision(backbone)
     else:
-        meta = dict(source=osp.basename(args.checkpoint), algorithm='PCD', norm_rescale=args.norm_rescale)
+        meta = dict(source=osp.basename(args.checkpoint), algorithm=algorithm(checkpoint, args.config, args.checkpoint),
+                    norm_rescale=args.norm_rescale)
         exported = dict(state_dict=backbone, meta=meta)
     with atomic_write(args.out) as f:
         (pickle.dump if args.to == 'detectron2' else torch.save)(exported, f)

@@ -1,9 +1,10 @@
 from .image_folder import ImageFolder
 from .seeded_sampler import SeededAugmentationSampler, SeededIndex, SeededPipeline
 from .transforms import BadImageError, LoadImageFromFileChecked
+from .transforms_device import PackImageForDeviceAugment
 from .view_sampling import matched_local_size, mean_pixel_scale_ratio
 
 __all__ = [
     'ImageFolder', 'SeededAugmentationSampler', 'SeededIndex', 'SeededPipeline', 'BadImageError',
-    'LoadImageFromFileChecked', 'matched_local_size', 'mean_pixel_scale_ratio'
+    'LoadImageFromFileChecked', 'PackImageForDeviceAugment', 'matched_local_size', 'mean_pixel_scale_ratio'
 ]

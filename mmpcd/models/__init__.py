@@ -1,5 +1,6 @@
 from .algorithms import DINO, OSS, PCD, SEED, BaseDistiller, DisCo, ImageDistiller, OSSOffline
 from .backbones import MobileNetV3Stages, TimmFeatureMap
+from .data_preprocessors import DeviceAugmentDataPreprocessor
 from .heads import (DINOHead, EmbeddingQueue, FeatureClassifier, ImageContrastHead, OSSHead, PixelContrastHead,
                     SimilarityDistillHead)
 from .losses import pixel_contrast_loss, pixel_contrast_loss_dense, similarity_distillation_loss
@@ -12,5 +13,5 @@ __all__ = [
     'EmbeddingQueue', 'ImageContrastHead', 'PixelContrastHead', 'SimilarityDistillHead', 'DINOHead', 'OSSHead',
     'FeatureClassifier', 'pixel_contrast_loss', 'pixel_contrast_loss_dense', 'similarity_distillation_loss',
     'PixelMHSA', 'PixelProjection', 'SpatialAdaptor', 'DINOProjection', 'OSSProjection', 'CheckpointMismatchError',
-    'CWReLU', 'GradientReversal', 'MobileNetV3Stages', 'TimmFeatureMap'
+    'CWReLU', 'GradientReversal', 'MobileNetV3Stages', 'TimmFeatureMap', 'DeviceAugmentDataPreprocessor'
 ]

@@ -1,0 +1,13 @@
+# imagenet_pcd.py with the two views made on the GPU (docs/device_augment.md): the loader's workers only read and
+# decode; DeviceAugmentDataPreprocessor draws each sample's views from its SeededAugmentationSampler seed exactly as
+# the CPU pipeline does and computes them batched on the model's device. The views are the CPU base's, read here.
+# A dataset base cannot set `model` beside a model base (mmengine refuses keys set by two bases): the leaf config
+# sets model = dict(data_preprocessor=_base_.device_augment_preprocessor).
+_base_ = './imagenet_pcd.py'
+
+device_augment_preprocessor = dict(type='DeviceAugmentDataPreprocessor', views=_base_.train_pipeline[1])
+train_pipeline = [
+    _base_.train_pipeline[0],  # LoadImageFromFileChecked
+    dict(type='PackImageForDeviceAugment'),
+]
+train_dataloader = dict(collate_fn=dict(type='pseudo_collate'), dataset=dict(pipeline=train_pipeline))

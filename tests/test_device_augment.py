@@ -186,16 +186,18 @@ def test_two_views_match_the_cpu_pipeline(views, preprocessor):
     assert np.median([w[1] for w in worst]) <= TOL_MEDIAN_MEAN, worst
 
 
-def test_forward_normalises_and_is_deterministic(preprocessor):
+def test_forward_normalises_and_is_deterministic(preprocessor, views):
     batch = pseudo_collate([packed(p, seed) for seed, p in enumerate(IMAGES)])
-    views, samples = preprocessor(batch, True)
+    out, samples = preprocessor(batch, True)
     again, _ = preprocessor(pseudo_collate([packed(p, seed) for seed, p in enumerate(IMAGES)]), True)
-    assert len(views) == 2 and views[0].shape == (len(IMAGES), 3, 224, 224) and views[0].dtype == torch.float32
-    assert all(torch.equal(a, b) for a, b in zip(views, again))
+    assert len(out) == 2 and out[0].shape == (len(IMAGES), 3, 224, 224) and out[0].dtype == torch.float32
+    assert all(torch.equal(a, b) for a, b in zip(out, again))
     raw = preprocessor.augment(batch['inputs'], [s.aug_seed for s in samples])
-    assert torch.allclose(views[1], (raw[1] - preprocessor.mean) / preprocessor.std)
+    assert torch.allclose(out[1], (raw[1] - preprocessor.mean) / preprocessor.std)
+    bgr = MODELS.build(dict(type='DeviceAugmentDataPreprocessor', views=views))
+    assert torch.equal(bgr(batch, True)[0][0], raw[0].flip(1))  # no bgr_to_rgb, no mean/std: BGR, unnormalised
     other, _ = preprocessor(pseudo_collate([packed(p, seed + 100) for seed, p in enumerate(IMAGES)]), True)
-    assert not torch.equal(views[0], other[0]) and not torch.equal(views[1], other[1])
+    assert not torch.equal(out[0], other[0]) and not torch.equal(out[1], other[1])
     state = (np.random.get_state()[1][:4].tolist(), torch.initial_seed())
     preprocessor(batch, True)  # the process's own generators are left as they were
     assert state == (np.random.get_state()[1][:4].tolist(), torch.initial_seed())

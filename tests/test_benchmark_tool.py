@@ -1,5 +1,5 @@
 """tools/analysis_tools/benchmark_pcd.py (mmpcd.evaluation.train_step_benchmark): its FLOP count, its teacher for
-every format, and a tiny run that prints every table."""
+every format, its device path, and a tiny run that prints every table."""
 import os.path as osp
 import re
 import subprocess
@@ -9,7 +9,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmpcd.evaluation.train_step_benchmark import benchmark_teacher, flops
+from mmpcd.evaluation.train_step_benchmark import benchmark_teacher, device_augment_path, flops
 from mmpcd.models.teachers import load_teacher_checkpoint
 
 from conftest import REPO
@@ -37,11 +37,21 @@ def test_teacher_of_each_kind_of_format(config, packaged, tmp_path):
     assert backbone and head
 
 
+def test_device_path_is_the_device_augment_config():
+    """The benchmark's device path of the paper's config is the shipped device-augment config's loader and data
+    preprocessor."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'pcd', 'pcd_resnet18_8xb128-coslr-100e_in1k.py'))
+    shipped = Config.fromfile(osp.join(REPO, 'configs', 'pcd', 'pcd_resnet18_8xb128-device-aug-coslr-100e_in1k.py'))
+    derived = device_augment_path(cfg)
+    assert derived.train_dataloader.to_dict() == shipped.train_dataloader.to_dict()
+    assert derived.model.to_dict() == shipped.model.to_dict()
+
+
 @pytest.mark.slow
 def test_tiny_run_prints_both_layouts_against_the_ceiling():
     cmd = [
         sys.executable, 'tools/analysis_tools/benchmark_pcd.py', '--batch', '2', '--img-size', '64', '--repeats', '1',
-        '--pipeline-images', '2', '--loss-batch', '2'
+        '--pipeline-images', '2', '--loss-batch', '2', '--workers', '1', '--e2e-steps', '1'
     ]
     out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
@@ -53,3 +63,7 @@ def test_tiny_run_prints_both_layouts_against_the_ceiling():
     for layout in ('default', 'channels-last'):
         assert re.search(rf'{layout}: [\d.]+ images per second, the step at [\d.]+ of the ceiling', text)
     assert 'workers needed to keep up' in text
+    for path in ('CPU path (workers augment)', 'device path (workers decode)'):  # parts 4 and 5
+        assert [
+            float(row[1]) > 0 for row in (line.split(' | ') for line in text.splitlines()) if row[0].strip('| ') == path
+        ] == [True, True]

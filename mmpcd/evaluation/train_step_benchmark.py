@@ -10,16 +10,18 @@ import os.path as osp
 import resource
 import statistics
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
-from mmengine.optim import build_optim_wrapper
+from mmengine.optim import OptimWrapper, build_optim_wrapper
+from mmengine.runner import Runner
 from torch.utils.flop_counter import FlopCounterMode
 
 from mmselfsup.registry import DATASETS, MODELS
 from mmselfsup.structures import SelfSupDataSample
+from ..datasets.seeded_sampler import SeededIndex
 from ..models import pixel_contrast_loss, pixel_contrast_loss_dense
 from ..models.algorithms.widths import follow_teacher
 from ..models.teachers import TEACHER_FORMATS
@@ -138,17 +140,24 @@ def benchmark_teacher(cfg: Config, work_dir: str) -> Optional[str]:
     return path
 
 
+def trainable_model(cfg: Config, teacher_ckpt: Optional[str], channels_last: bool, batch: int,
+                    amp: bool) -> Tuple[torch.nn.Module, OptimWrapper]:
+    """:func:`build_model` with a queue of whole batches (K rounded down to a multiple of the keys a step enqueues),
+    and its optimizer wrapper (``AmpOptimWrapper`` with ``amp``)."""
+    keys = batch * (2 if cfg.model.get('symmetric', True) else 1)
+    model = build_model(cfg, teacher_ckpt, max(cfg.model.head.queue_len // keys, 1) * keys, channels_last)
+    optim_cfg = copy.deepcopy(cfg.optim_wrapper)
+    if amp:
+        optim_cfg.update(type='AmpOptimWrapper', loss_scale='dynamic')
+    return model, build_optim_wrapper(model, optim_cfg)
+
+
 def measure_step(cfg: Config, teacher_ckpt: Optional[str], channels_last: bool, batch: int, img_size: int, repeats: int,
                  amp: bool) -> Dict[str, Dict[str, float]]:
     """Seconds and FLOPs of the parts of one train step and of the whole step (``model.train_step``),
     and the step's peak memory in bytes (GPU only)."""
     views = 2 if cfg.model.get('symmetric', True) else 1
-    queue_len = cfg.model.head.queue_len // (batch * views) * (batch * views)
-    model = build_model(cfg, teacher_ckpt, max(queue_len, batch * views), channels_last)
-    optim_cfg = copy.deepcopy(cfg.optim_wrapper)
-    if amp:
-        optim_cfg.update(type='AmpOptimWrapper', loss_scale='dynamic')
-    optim_wrapper = build_optim_wrapper(model, optim_cfg)
+    model, optim_wrapper = trainable_model(cfg, teacher_ckpt, channels_last, batch, amp)
     images = torch.randint(0, 256, (batch, 3, img_size, img_size), dtype=torch.uint8)
     data = dict(inputs=[images] * views, data_samples=[SelfSupDataSample() for _ in range(batch)])
     inputs, _ = model.data_preprocessor(data, True)
@@ -197,17 +206,77 @@ def measure_step(cfg: Config, teacher_ckpt: Optional[str], channels_last: bool, 
 
 
 def measure_pipeline(cfg: Config, img_size: int, images: int) -> float:
-    """Images per second through the BYOL two-view pipeline in one process (one data worker)."""
+    """Images per second through ``cfg``'s training pipeline (the CPU path's two views, or the device path's read and
+    decode) in one process (one data worker), on the demo's images (data/coco_mini at full size)."""
     demo = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'pcd_r18_demo.py')).train_dataloader.dataset
     demo.pipeline = copy.deepcopy(cfg.train_dataloader.dataset.pipeline)
-    for view in demo.pipeline[1]['transforms']:
-        view[0]['size'] = img_size
+    set_crop_size(demo.pipeline, img_size)
     dataset = DATASETS.build(demo)
-    dataset[0]
+    dataset[SeededIndex(0, 0)]
     start = time.perf_counter()
     for i in range(images):
-        dataset[i % len(dataset)]
+        dataset[SeededIndex(i % len(dataset), i)]
     return images / (time.perf_counter() - start)
+
+
+#: Real JPEGs of about ImageNet's size for the end-to-end measurement: the shipped COCO images (640 x 480 or so).
+E2E_IMAGES = osp.join(REPO_ROOT, 'data', 'coco_mini', 'train')
+
+
+def set_crop_size(node: object, size: int) -> None:
+    """Set ``size`` of every ``RandomResizedCrop`` in a (nested) pipeline or views config, in place."""
+    if isinstance(node, dict):
+        if node.get('type') == 'RandomResizedCrop':
+            node['size'] = size
+        for value in node.values():
+            set_crop_size(value, size)
+    elif isinstance(node, list):
+        for value in node:
+            set_crop_size(value, size)
+
+
+def device_augment_path(cfg: Config) -> Config:
+    """``cfg`` with its views made by the data preprocessor on the model's device, as
+    ``configs/_base_/datasets/imagenet_pcd_device_augment.py`` makes them from ``imagenet_pcd.py``: the same views
+    (the ``MultiView`` step of the CPU pipeline), workers that only read and decode."""
+    device_cfg = copy.deepcopy(cfg)
+    load, views = cfg.train_dataloader.dataset.pipeline[:2]
+    device_cfg.train_dataloader.dataset.pipeline = [load, dict(type='PackImageForDeviceAugment')]
+    device_cfg.train_dataloader.collate_fn = dict(type='pseudo_collate')
+    device_cfg.model.data_preprocessor = dict(cfg.model.data_preprocessor, type='DeviceAugmentDataPreprocessor',
+                                              views=views)
+    return device_cfg
+
+
+def measure_end_to_end(cfg: Config, teacher_ckpt: Optional[str], channels_last: bool, batch: int, img_size: int,
+                       workers: int, steps: int, amp: bool, work_dir: str) -> float:
+    """Images per second of ``model.train_step`` fed by ``cfg``'s own train dataloader (its pipeline, collate,
+    sampler and data preprocessor: the CPU path or the device path) with ``workers`` data workers, reading and
+    decoding the real JPEGs of :data:`E2E_IMAGES` at their full size, listed as often as ``steps`` + 2 batches
+    need (the first two steps warm up and are not timed)."""
+    names = sorted(os.listdir(E2E_IMAGES))
+    ann_file = osp.join(work_dir, 'e2e_images.txt')
+    with open(ann_file, 'w') as f:
+        f.writelines(f'{names[i % len(names)]}\n' for i in range(batch * (steps + 2)))
+    loader_cfg = copy.deepcopy(cfg.train_dataloader)
+    loader_cfg.update(batch_size=batch, num_workers=workers, persistent_workers=False,
+                      pin_memory=device().type == 'cuda', drop_last=True)
+    loader_cfg.dataset = dict(type='ImageFolder', data_root='', ann_file=ann_file,
+                              data_prefix=dict(img_path=E2E_IMAGES), pipeline=loader_cfg.dataset.pipeline)
+    set_crop_size(loader_cfg.dataset.pipeline, img_size)
+    model_cfg = copy.deepcopy(cfg)
+    set_crop_size(model_cfg.model.data_preprocessor, img_size)
+    model, optim_wrapper = trainable_model(model_cfg, teacher_ckpt, channels_last, batch, amp)
+    loader = Runner.build_dataloader(loader_cfg, seed=0)
+    batches = iter(loader)
+    for _ in range(2):
+        model.train_step(next(batches), optim_wrapper)
+    sync()
+    start = time.perf_counter()
+    for data in batches:
+        model.train_step(data, optim_wrapper)
+    sync()
+    return batch * steps / (time.perf_counter() - start)
 
 
 def table(rows: List[List[str]]) -> str:

@@ -8,7 +8,12 @@ Prints four tables:
      optimizer step), in both memory layouts (default and channels-last, ``model.channels_last`` and
      ``model.teacher.channels_last``): time, FLOPs and achieved GFLOP/s of each part and of the whole
      step (``model.train_step``), its fraction of the ceiling, images per second, peak memory;
-  4. the data pipeline (BYOL's two views) in images per second for one worker, against the step's.
+  4. the data pipeline in images per second for one worker, against the step's: BYOL's two views (the CPU path)
+     and reading and decoding alone (the device path's workers);
+  5. end to end: train steps fed by the data loader from real JPEGs of about ImageNet's size (the shipped COCO
+     images at full size), through the CPU path (workers augment) and the device path (workers decode, the data
+     preprocessor augments the batch on the device: docs/device_augment.md), each with --workers workers, as a
+     fraction of the synthetic-input step rate of part 3.
 
     python tools/analysis_tools/benchmark_pcd.py                       # R18 / MoCo v3 R50, 224 px
     python tools/analysis_tools/benchmark_pcd.py --batch 128 --amp     # on a GPU
@@ -36,8 +41,9 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
-from mmpcd.evaluation.train_step_benchmark import (LOSSES, PARTS, benchmark_teacher, device, head_cfg, matmul_rate,
-                                                   measure_loss, measure_pipeline, measure_step, table)
+from mmpcd.evaluation.train_step_benchmark import (LOSSES, PARTS, benchmark_teacher, device, device_augment_path,
+                                                   head_cfg, matmul_rate, measure_end_to_end, measure_loss,
+                                                   measure_pipeline, measure_step, table)
 
 LAYOUTS = {'default': False, 'channels-last': True}
 
@@ -51,6 +57,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--repeats', type=int, default=3, help='timed repetitions (median reported)')
     parser.add_argument('--pipeline-images', type=int, default=48)
     parser.add_argument('--amp', action='store_true', help='fp16 autocast (GPU only, as AmpOptimWrapper)')
+    parser.add_argument('--workers', type=int, default=os.cpu_count(),
+                        help='data workers of the end-to-end measurement (default: one a core)')
+    parser.add_argument('--e2e-steps', type=int, default=5, help='timed steps of the end-to-end measurement')
     parser.add_argument('--loss-worker', choices=sorted(LOSSES), help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -130,11 +139,31 @@ def main() -> None:
     speedup = steps['default']['time']['train_step'] / steps['channels-last']['time']['train_step']
     print(f'channels-last / default speed of the step: {speedup:.2f}x')
 
-    pipeline_rate = measure_pipeline(cfg, args.img_size, args.pipeline_images)
+    layout = min(steps, key=lambda name: steps[name]['time']['train_step'])
+    paths = {'CPU path (workers augment)': cfg, 'device path (workers decode)': device_augment_path(cfg)}
+    pipeline_rates = {
+        name: measure_pipeline(path_cfg, args.img_size, args.pipeline_images)
+        for name, path_cfg in paths.items()
+    }
     print(f'\n## 4. Data pipeline (BYOL two views, {args.img_size} px, one worker)\n')
     print(
-        table([['', 'images per second'], ['pipeline, one worker', f'{pipeline_rate:.1f}'],
-               ['train step', f'{step_rate:.1f}'], ['workers needed to keep up', f'{step_rate / pipeline_rate:.2f}']]))
+        table([['', 'images per second, one worker', 'workers needed to keep up with the step'],
+               ['train step', f'{step_rate:.1f}', '-'],
+               *[[name, f'{rate:.1f}', f'{step_rate / rate:.2f}'] for name, rate in pipeline_rates.items()]]))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        teacher_ckpt = benchmark_teacher(cfg, tmp)
+        rates = {
+            name: measure_end_to_end(path_cfg, teacher_ckpt, LAYOUTS[layout], args.batch, args.img_size, args.workers,
+                                     args.e2e_steps, args.amp, tmp)
+            for name, path_cfg in paths.items()
+        }
+    print(f'\n## 5. End to end: real JPEGs (data/coco_mini at full size) through the loader and the train step '
+          f'({args.batch} images x 2 views, {args.img_size} px, {layout}, {args.workers} workers)\n')
+    print(
+        table([['input', 'images per second', 'of the synthetic-input step'],
+               ['synthetic batch (part 3)', f'{step_rate:.1f}', '1.00'],
+               *[[name, f'{rate:.1f}', f'{rate / step_rate:.2f}'] for name, rate in rates.items()]]))
 
 
 if __name__ == '__main__':

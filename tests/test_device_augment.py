@@ -19,8 +19,8 @@ from mmengine.dataset import pseudo_collate
 from PIL import Image, ImageFilter
 
 import mmpcd  # noqa: F401  (registers the components)
-from mmpcd.datasets import PackImageForDeviceAugment, SeededIndex, SeededPipeline
-from mmpcd.models.data_preprocessors import DeviceAugmentDataPreprocessor, pil_ops
+from mmpcd.datasets import PackImageForDeviceAugment, SeededIndex, SeededPipeline, pil_ops
+from mmpcd.models.data_preprocessors import DeviceAugmentDataPreprocessor
 from mmselfsup.registry import MODELS, TRANSFORMS
 
 from conftest import REPO
@@ -51,9 +51,10 @@ def rgb_tensor(bgr: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(bgr[..., ::-1])).permute(2, 0, 1)[None].float()
 
 
-def packed(path: str, seed: int) -> dict:
-    """``path`` through the device path's worker pipeline with the augmentation seed ``seed``."""
-    pipeline = SeededPipeline(lambda r: PackImageForDeviceAugment()
+def packed(path: str, seed: int, views: dict = None) -> dict:
+    """``path`` through the device path's worker pipeline with the augmentation seed ``seed`` (with ``views``: the
+    worker draws their parameters)."""
+    pipeline = SeededPipeline(lambda r: PackImageForDeviceAugment(views=views)
                               (TRANSFORMS.build(dict(type='LoadImageFromFileChecked'))(r)))
     return pipeline(dict(img_path=path, sample_idx=SeededIndex(0, seed)))
 
@@ -203,6 +204,21 @@ def test_forward_normalises_and_is_deterministic(preprocessor, views):
     assert state == (np.random.get_state()[1][:4].tolist(), torch.initial_seed())
 
 
+def test_workers_draw_the_parameters_the_preprocessor_would(preprocessor, views):
+    """``PackImageForDeviceAugment(views=...)`` draws in the worker the parameters the preprocessor draws from the
+    seed, so the views are the same bit for bit; parameters drawn for other views are refused by name."""
+    for seed, path in enumerate(IMAGES):
+        sample = packed(path, seed, views)['data_samples']
+        height, width = packed(path, seed)['inputs'].shape[1:]
+        assert sample.aug_params == preprocessor.draw(seed, height, width)
+    from_workers, _ = preprocessor(pseudo_collate([packed(p, seed, views) for seed, p in enumerate(IMAGES)]), True)
+    from_seeds, _ = preprocessor(pseudo_collate([packed(p, seed) for seed, p in enumerate(IMAGES)]), True)
+    assert all(torch.equal(a, b) for a, b in zip(from_workers, from_seeds))
+    swapped = dict(views, transforms=views['transforms'][::-1])
+    with pytest.raises(ValueError, match='drew the views. parameters for other views .*give both the same views'):
+        preprocessor(pseudo_collate([packed(p, seed, swapped) for seed, p in enumerate(IMAGES)]), True)
+
+
 def test_unsupported_transform_is_a_build_error(views):
     bad = dict(views, transforms=[views['transforms'][0] + [dict(type='RandomRotation', degrees=10)]])
     with pytest.raises(ValueError, match="'RandomRotation'.*supported: RandomResizedCrop, RandomFlip"):
@@ -235,13 +251,14 @@ def test_configs_select_the_device_path():
     assert cfg.model.data_preprocessor.mean == cpu.model.data_preprocessor.mean
     assert [t['type'] for t in cfg.train_dataloader.dataset.pipeline
             ] == ['LoadImageFromFileChecked', 'PackImageForDeviceAugment']
+    assert cfg.train_dataloader.dataset.pipeline[1].views == cfg.model.data_preprocessor.views  # workers draw
     assert cfg.train_dataloader.collate_fn.type == 'pseudo_collate'
     assert 'type' not in cpu.model.data_preprocessor  # the CPU path stays the default
 
 
 DEVICE_DEMO = """_base_ = [{demo!r}]
 views = _base_.train_pipeline[1]
-train_pipeline = [_base_.train_pipeline[0], dict(type='PackImageForDeviceAugment')]
+train_pipeline = [_base_.train_pipeline[0], dict(type='PackImageForDeviceAugment', views=views)]
 train_dataloader = dict(collate_fn=dict(type='pseudo_collate'), dataset=dict(pipeline=train_pipeline))
 model = dict(data_preprocessor=dict(type='DeviceAugmentDataPreprocessor', views=views))
 """
@@ -255,9 +272,11 @@ def test_short_training_through_the_device_path(tmp_path):
     config.write_text(DEVICE_DEMO.format(demo=osp.join(REPO, 'configs', 'pcd_r18_demo.py')))
     options = [
         'train_dataloader.num_workers=0', 'model.head.queue_len=64', 'train_cfg.max_epochs=1',
-        'default_hooks.checkpoint.interval=1', 'default_hooks.logger.interval=1',
-        'model.data_preprocessor.views.transforms.0.0.size=64', 'model.data_preprocessor.views.transforms.1.0.size=64'
-    ]
+        'default_hooks.checkpoint.interval=1', 'default_hooks.logger.interval=1', *[
+            f'{views}.transforms.{v}.0.size=64'
+            for views in ('model.data_preprocessor.views', 'train_dataloader.dataset.pipeline.1.views') for v in (0, 1)
+        ]
+    ]  # the same views for the workers that draw and the preprocessor that applies (else a clear error)
     cmd = [sys.executable, 'tools/train.py', str(config), '--work-dir', str(tmp_path / 'w'), '--cfg-options', *options]
     out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]

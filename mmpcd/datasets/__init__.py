@@ -1,3 +1,4 @@
+from .device_view import DeviceView, build_views, draw_views, views_key
 from .image_folder import ImageFolder
 from .seeded_sampler import SeededAugmentationSampler, SeededIndex, SeededPipeline
 from .transforms import BadImageError, LoadImageFromFileChecked
@@ -5,6 +6,7 @@ from .transforms_device import PackImageForDeviceAugment
 from .view_sampling import matched_local_size, mean_pixel_scale_ratio
 
 __all__ = [
-    'ImageFolder', 'SeededAugmentationSampler', 'SeededIndex', 'SeededPipeline', 'BadImageError',
-    'LoadImageFromFileChecked', 'PackImageForDeviceAugment', 'matched_local_size', 'mean_pixel_scale_ratio'
+    'DeviceView', 'build_views', 'draw_views', 'views_key', 'ImageFolder', 'SeededAugmentationSampler', 'SeededIndex',
+    'SeededPipeline', 'BadImageError', 'LoadImageFromFileChecked', 'PackImageForDeviceAugment', 'matched_local_size',
+    'mean_pixel_scale_ratio'
 ]

@@ -238,10 +238,10 @@ def set_crop_size(node: object, size: int) -> None:
 def device_augment_path(cfg: Config) -> Config:
     """``cfg`` with its views made by the data preprocessor on the model's device, as
     ``configs/_base_/datasets/imagenet_pcd_device_augment.py`` makes them from ``imagenet_pcd.py``: the same views
-    (the ``MultiView`` step of the CPU pipeline), workers that only read and decode."""
+    (the ``MultiView`` step of the CPU pipeline), workers that read, decode and draw the views' parameters."""
     device_cfg = copy.deepcopy(cfg)
     load, views = cfg.train_dataloader.dataset.pipeline[:2]
-    device_cfg.train_dataloader.dataset.pipeline = [load, dict(type='PackImageForDeviceAugment')]
+    device_cfg.train_dataloader.dataset.pipeline = [load, dict(type='PackImageForDeviceAugment', views=views)]
     device_cfg.train_dataloader.collate_fn = dict(type='pseudo_collate')
     device_cfg.model.data_preprocessor = dict(cfg.model.data_preprocessor, type='DeviceAugmentDataPreprocessor',
                                               views=views)

@@ -1,4 +1,3 @@
 from .device_augment import DeviceAugmentDataPreprocessor
-from .device_view import DeviceView
 
-__all__ = ['DeviceAugmentDataPreprocessor', 'DeviceView']
+__all__ = ['DeviceAugmentDataPreprocessor']

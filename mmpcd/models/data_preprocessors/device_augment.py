@@ -3,14 +3,11 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 
-from mmpcd.datasets.seeded_sampler import SeededIndex, SeededPipeline
+from mmpcd.datasets.device_view import build_views, draw_views, views_key
+from mmpcd.datasets.transforms_device import PARAMS_KEY, SEED_KEY, VIEWS_KEY
 from mmselfsup.models.utils import SelfSupDataPreprocessor
 from mmselfsup.registry import MODELS
 from mmselfsup.structures import SelfSupDataSample
-from .device_view import DeviceView
-
-#: The metainfo key of a data sample that holds its augmentation seed (written by PackImageForDeviceAugment).
-SEED_KEY = 'aug_seed'
 
 
 @MODELS.register_module()
@@ -37,35 +34,29 @@ class DeviceAugmentDataPreprocessor(SelfSupDataPreprocessor):
 
     def __init__(self, views: dict, **kwargs) -> None:
         super().__init__(**kwargs)
-        views = dict(views)
-        if views.pop('type', 'MultiView') != 'MultiView' or set(views) != {'num_views', 'transforms'}:
-            raise ValueError(f'DeviceAugmentDataPreprocessor: views must be the config of MultiView, dict(num_views=['
-                             f'...], transforms=[[...], ...]), got {views}')
-        num_views, transforms = views['num_views'], views['transforms']
-        if len(num_views) != len(transforms):
-            raise ValueError(f'DeviceAugmentDataPreprocessor: views has {len(num_views)} num_views and '
-                             f'{len(transforms)} transforms lists; give one count per list')
-        self.views = [view for n, cfg in zip(num_views, transforms) for view in [DeviceView(cfg)] * n]
+        self.views = build_views(views)
+        self.views_key = views_key(views)
 
     def draw(self, seed: int, height: int, width: int) -> List[dict]:
-        """The parameters of every view of a ``height`` x ``width`` image whose augmentation seed is ``seed``.
+        """The parameters of every view of a ``height`` x ``width`` image whose augmentation seed is ``seed``
+        (:func:`~mmpcd.datasets.device_view.draw_views`)."""
+        return draw_views(self.views, seed, height, width)
 
-        The generators are seeded (and restored after) by :class:`SeededPipeline`, as for the CPU pipeline.
-        """
-        draw_all = lambda _: [view.draw(height, width) for view in self.views]  # noqa: E731
-        return SeededPipeline(draw_all)(dict(sample_idx=SeededIndex(0, seed)))
-
-    def augment(self, images: Sequence[torch.Tensor], seeds: Sequence[int]) -> List[torch.Tensor]:
+    def augment(self, images: Sequence[torch.Tensor], seeds: Sequence[int],
+                params: Optional[Sequence[List[dict]]] = None) -> List[torch.Tensor]:
         """The views of a batch, unnormalised.
 
         Args:
             images: Decoded images, ``(3, H, W)`` uint8 each, BGR (as mmcv loads them), on any device.
             seeds: Their augmentation seeds.
+            params: Each image's parameters, drawn by the data workers (``PackImageForDeviceAugment(views=...)``);
+                None: drawn here, in the main process, from the seeds.
 
         Returns:
             One ``(N, 3, H', W')`` float tensor a view, RGB, whole numbers in 0-255.
         """
-        params = [self.draw(seed, img.shape[-2], img.shape[-1]) for img, seed in zip(images, seeds)]
+        if params is None:
+            params = [self.draw(seed, img.shape[-2], img.shape[-1]) for img, seed in zip(images, seeds)]
         rgb = [img.flip(0) for img in images]
         return [view.apply(rgb, [p[v] for p in params]) for v, view in enumerate(self.views)]
 
@@ -84,7 +75,17 @@ class DeviceAugmentDataPreprocessor(SelfSupDataPreprocessor):
         if not samples or SEED_KEY not in samples[0]:
             return super().forward(data, training)
         images, samples = self.cast_data([data['inputs'], samples])
-        views = self.augment(images, [sample.metainfo[SEED_KEY] for sample in samples])
+        params = None
+        if PARAMS_KEY in samples[0]:
+            keys = {sample.metainfo[VIEWS_KEY] for sample in samples}
+            if keys != {self.views_key}:
+                raise ValueError(
+                    f'the data workers drew the views\' parameters for other views (PackImageForDeviceAugment\'s '
+                    f'views, digest {sorted(keys)}) than DeviceAugmentDataPreprocessor applies (digest '
+                    f'{self.views_key}): give both the same views (configs/_base_/datasets/'
+                    'imagenet_pcd_device_augment.py passes one variable to both)')
+            params = [sample.metainfo[PARAMS_KEY] for sample in samples]
+        views = self.augment(images, [sample.metainfo[SEED_KEY] for sample in samples], params)
         if not self._channel_conversion:  # keep BGR as SelfSupDataPreprocessor does without bgr_to_rgb
             views = [view.flip(1) for view in views]
         if self._enable_normalize:

@@ -1,4 +1,5 @@
 """One augmented view of the CPU pipeline, drawn as the CPU pipeline draws it and computed on batched tensors."""
+import hashlib
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -6,6 +7,7 @@ import torch
 
 from mmselfsup.registry import TRANSFORMS
 from . import pil_ops
+from .seeded_sampler import SeededIndex, SeededPipeline
 
 #: The flip directions of mmcv's RandomFlip -> the tensor dimensions they reverse.
 FLIP_DIMS = {'horizontal': (-1, ), 'vertical': (-2, ), 'diagonal': (-2, -1)}
@@ -176,3 +178,41 @@ class DeviceView:
                 chosen = [v['order'][step] == op_id and v['factors'][op_id] is not None for v in values]
                 views = _subset(views, chosen, lambda x, index: op(x, factors[index.cpu(), op_id].to(x.device)))
         return views
+
+
+def views_key(views: dict) -> str:
+    """A short digest of a ``MultiView`` config (its ``type`` left out): workers that draw the parameters
+    (``PackImageForDeviceAugment(views=...)``) pack it, and the data preprocessor checks that it applies the views
+    they were drawn for."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in sorted(value.items()) if k != 'type' or 'num_views' not in value}
+        return [plain(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+    return hashlib.sha1(repr(plain(dict(views))).encode()).hexdigest()[:12]
+
+
+def build_views(views: dict) -> List[DeviceView]:
+    """One :class:`DeviceView` a view of a ``MultiView`` config (``num_views``, ``transforms``; its ``type`` may be
+    left in, so ``views=train_pipeline[1]`` of a CPU config works).
+
+    Raises:
+        ValueError: ``views`` is not such a config, or a view holds a transform the device path cannot run.
+    """
+    views = dict(views)
+    if views.pop('type', 'MultiView') != 'MultiView' or set(views) != {'num_views', 'transforms'}:
+        raise ValueError(f'DeviceAugmentDataPreprocessor: views must be the config of MultiView, dict(num_views=['
+                         f'...], transforms=[[...], ...]), got {views}')
+    num_views, transforms = views['num_views'], views['transforms']
+    if len(num_views) != len(transforms):
+        raise ValueError(f'DeviceAugmentDataPreprocessor: views has {len(num_views)} num_views and '
+                         f'{len(transforms)} transforms lists; give one count per list')
+    return [view for n, cfg in zip(num_views, transforms) for view in [DeviceView(cfg)] * n]
+
+
+def draw_views(views: Sequence[DeviceView], seed: int, height: int, width: int) -> List[dict]:
+    """The parameters of every view of a ``height`` x ``width`` image whose augmentation seed is ``seed``: the
+    generators seeded (and restored after) by :class:`SeededPipeline`, as for the CPU pipeline."""
+    draw_all = lambda _: [view.draw(height, width) for view in views]  # noqa: E731
+    return SeededPipeline(draw_all)(dict(sample_idx=SeededIndex(0, seed)))

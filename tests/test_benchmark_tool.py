@@ -63,7 +63,7 @@ def test_tiny_run_prints_both_layouts_against_the_ceiling():
     for layout in ('default', 'channels-last'):
         assert re.search(rf'{layout}: [\d.]+ images per second, the step at [\d.]+ of the ceiling', text)
     assert 'workers needed to keep up' in text
-    for path in ('CPU path (workers augment)', 'device path (workers decode)'):  # parts 4 and 5
+    for path in ('CPU path (workers augment)', 'device path (workers decode and draw)'):  # parts 4 and 5
         assert [
             float(row[1]) > 0 for row in (line.split(' | ') for line in text.splitlines()) if row[0].strip('| ') == path
         ] == [True, True]

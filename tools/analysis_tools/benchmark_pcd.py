@@ -11,9 +11,9 @@ Prints four tables:
   4. the data pipeline in images per second for one worker, against the step's: BYOL's two views (the CPU path)
      and reading and decoding alone (the device path's workers);
   5. end to end: train steps fed by the data loader from real JPEGs of about ImageNet's size (the shipped COCO
-     images at full size), through the CPU path (workers augment) and the device path (workers decode, the data
-     preprocessor augments the batch on the device: docs/device_augment.md), each with --workers workers, as a
-     fraction of the synthetic-input step rate of part 3.
+     images at full size), through the CPU path (workers augment) and the device path (workers decode and draw
+     the views' parameters, the data preprocessor augments the batch on the device: docs/device_augment.md), each
+     with --workers workers, as a fraction of the synthetic-input step rate of part 3.
 
     python tools/analysis_tools/benchmark_pcd.py                       # R18 / MoCo v3 R50, 224 px
     python tools/analysis_tools/benchmark_pcd.py --batch 128 --amp     # on a GPU
@@ -140,7 +140,7 @@ def main() -> None:
     print(f'channels-last / default speed of the step: {speedup:.2f}x')
 
     layout = min(steps, key=lambda name: steps[name]['time']['train_step'])
-    paths = {'CPU path (workers augment)': cfg, 'device path (workers decode)': device_augment_path(cfg)}
+    paths = {'CPU path (workers augment)': cfg, 'device path (workers decode and draw)': device_augment_path(cfg)}
     pipeline_rates = {
         name: measure_pipeline(path_cfg, args.img_size, args.pipeline_images)
         for name, path_cfg in paths.items()

@@ -18,11 +18,11 @@ SEED_KEY, PARAMS_KEY, VIEWS_KEY = 'aug_seed', 'aug_params', 'aug_views'
 class PackImageForDeviceAugment(BaseTransform):
     """Pack the decoded image, whole, and its augmentation seed for ``DeviceAugmentDataPreprocessor``.
 
-    Goes after ``LoadImageFromFileChecked`` in place of ``MultiView`` and ``PackSelfSupInputs``: the workers only
-    read and decode, and the views are made on the model's device. ``inputs`` is the image as a ``(3, H, W)``
-    uint8 tensor in the loader's channel order (BGR), of its own size (collate with ``pseudo_collate``);
-    ``data_samples`` holds the seed of the sample's index (``aug_seed``, from ``SeededAugmentationSampler``) and
-    the ``meta_keys`` of the results.
+    Goes after ``LoadImageFromFileChecked`` in place of ``MultiView`` and ``PackSelfSupInputs``: the workers read
+    and decode (and, with ``views``, draw the views' parameters), and the views are made on the model's device.
+    ``inputs`` is the image as a ``(3, H, W)`` uint8 tensor in the loader's channel order (BGR), of its own size
+    (collate with ``pseudo_collate``); ``data_samples`` holds the seed of the sample's index (``aug_seed``, from
+    ``SeededAugmentationSampler``) and the ``meta_keys`` of the results.
 
     With ``views`` (the ``MultiView`` config the data preprocessor applies), the worker also draws each view's
     parameters from the seed (:func:`~mmpcd.datasets.device_view.draw_views`, the CPU transforms' own random calls)

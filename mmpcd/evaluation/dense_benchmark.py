@@ -164,8 +164,8 @@ def run(work_dir: str, rows: Dict[str, str], seeds: Dict[str, Sequence[int]],
                 if first_seed and teacher_map is not None:
                     for name, feature_map in ((TEACHER, teacher_map), (BROADCAST, broadcast_pooled(teacher_map))):
                         scores[name].append(
-                            probe_once(name, osp.join(work_dir, f'{run_dir_name(name, 0)}_dense_probe.json'), config,
-                                       feature_map, True))
+                            probe_once(name, osp.join(work_dir, f'{run_dir_name(name, 0)}_dense_probe.json'),
+                                       osp.relpath(config, REPO_ROOT), feature_map, True))
             last = train(config, run_dir, seed, init_ckpt, options, cfgs[row].train_cfg.max_epochs)
             model.load_state_dict(torch.load(last, map_location='cpu', weights_only=True)['state_dict'])
             scores[row].append(

@@ -14,14 +14,14 @@ from mmselfsup.structures import SelfSupDataSample
 class DeviceAugmentDataPreprocessor(SelfSupDataPreprocessor):
     """mmselfsup's ``SelfSupDataPreprocessor`` that first makes the views of ``MultiView`` on the inputs' device.
 
-    The data loader's workers only read and decode (``LoadImageFromFileChecked``, then
-    ``PackImageForDeviceAugment``, collated by ``pseudo_collate``); this preprocessor makes each sample's views
-    on the device the model runs on (the GPU), batched, then converts BGR to RGB and normalises as
-    ``SelfSupDataPreprocessor``.
+    The data loader's workers read and decode (``LoadImageFromFileChecked``, then ``PackImageForDeviceAugment``,
+    collated by ``pseudo_collate``); this preprocessor makes each sample's views on the device the model runs on
+    (the GPU), batched, then converts BGR to RGB and normalises as ``SelfSupDataPreprocessor``.
 
     Each sample's parameters are drawn from its seed of ``SeededAugmentationSampler`` with the generators seeded
     by :class:`SeededPipeline` and by the CPU transforms' own calls, in the CPU pipeline's order
-    (:class:`DeviceView`): for a given seed the crops, flips, colour jitter factors and orders, grayscale, blur
+    (:class:`DeviceView`): by the workers when ``PackImageForDeviceAugment`` has the same ``views`` (checked by
+    digest), else here. For a given seed the crops, flips, colour jitter factors and orders, grayscale, blur
     sigmas and solarizations are those of the CPU pipeline, and the images agree with it within the tolerances of
     docs/device_augment.md. A batch that ``PackImageForDeviceAugment`` did not pack (no seed in its data samples:
     a validation loader's, already augmented) is only normalised, as by ``SelfSupDataPreprocessor``.

@@ -7,8 +7,8 @@ Pre-trains ResNet-18 students with tools/train.py on the unlabelled train images
 configs/{pcd,seed,disco}/dense_cpu/), probes each frozen backbone map with a linear per-pixel classifier and
 Hummingbird's nearest-neighbour label transfer on the pets segmentation labels, and prints a markdown table (mIoU and
 pixel accuracy, mean ± std over seeds) beside the random init, the teacher's map and its broadcast pooled vector. The
-core rows (PCD, image-level PCD, SEED) run --seeds seeds, the others --extra-seeds. Finished runs and probes in
---work-dir are reused, so the benchmark can be completed in parts. See docs/dense_benchmark.md.
+core rows (PCD, image-level PCD, SEED, PCD w/o MHSA) run --seeds seeds, the others --extra-seeds. Finished runs and
+probes in --work-dir are reused, so the benchmark can be completed in parts. See docs/dense_benchmark.md.
 
     python tools/benchmarks/dense_cpu.py --docs --figures-only      # redraw from the work dir, no training
 """

@@ -20,7 +20,7 @@ from PIL import Image
 from torch import nn
 
 from mmpcd.analysis import (effective_receptive_field, list_images, load_model, load_raw_images, mass_centre,
-                            mass_radius, pca, read_training_log, support)
+                            mass_radius, pca, rankme, read_training_log, support)
 from mmpcd.evaluation import linear_probe, pooled_features, read_labelled_list
 from mmpcd.evaluation.distillation_figures import last_checkpoint
 from mmpcd.models.necks.pixel_mhsa import PixelMHSA
@@ -93,6 +93,25 @@ def test_pca_matches_the_covariance_eigendecomposition():
     assert torch.allclose(projection.T @ projection, torch.diag((projection**2).sum(0)), atol=1e-8)  # uncorrelated
 
 
+def rankme_reference(z: np.ndarray, eps: float = 1e-7) -> float:
+    """RankMe's eq. (1) written out: singular values as the square roots of the eigenvalues of Z^T Z, in numpy."""
+    sigma = np.sqrt(np.clip(np.linalg.eigvalsh(z.T.astype(np.float64) @ z), 0, None))[::-1][:min(z.shape)]
+    p = sigma / sigma.sum() + eps
+    return float(np.exp(-sum(pk * math.log(pk) for pk in p)))
+
+
+def test_rankme_is_the_papers_effective_rank():
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(300, 20, generator=gen) * torch.linspace(0.1, 3, 20)
+    assert rankme(z) == pytest.approx(rankme_reference(z.numpy()), rel=1e-6)
+    assert rankme(7 * z) == pytest.approx(rankme(z), rel=1e-9)  # scale-free
+    q, _ = torch.linalg.qr(torch.randn(300, 20, generator=gen))
+    assert rankme(q) == pytest.approx(20, rel=1e-4)  # equal singular values: the rank
+    assert rankme(q[:, :5] @ torch.randn(5, 20, generator=gen)) < 5 + 1e-3  # at most the rank
+    collapsed = torch.randn(300, 1, generator=gen) @ torch.randn(1, 20, generator=gen)
+    assert rankme(collapsed + 1e-4 * torch.randn(300, 20, generator=gen)) < 1.05  # one line: about 1
+
+
 def test_pca_rgb_colours_pixels_by_their_principal_components():
     gen = torch.Generator().manual_seed(0)
     maps = torch.randn(2, 16, 5, 5, generator=gen)
@@ -161,7 +180,7 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def test_embeddings_tool_titles_carry_the_probe_top1(tmp_path, capsys, one_thread):
+def test_embeddings_tool_titles_carry_the_probe_top1_and_rankme(tmp_path, capsys, one_thread):
     """A small labelled subset of data/cifar10_mini (10 train, 4 val images a class)."""
     cifar = osp.join(REPO, 'data', 'cifar10_mini')
     (tmp_path / 'meta').mkdir()
@@ -171,18 +190,21 @@ def test_embeddings_tool_titles_carry_the_probe_top1(tmp_path, capsys, one_threa
         chosen = [line for line in lines if line and int(osp.basename(line.split()[0])[:4]) < per_class]
         (tmp_path / 'meta' / f'{split}.txt').write_text('\n'.join(chosen) + '\n')
     out = tmp_path / 'tsne.png'
-    top1 = tool('embeddings')(
+    numbers = tool('embeddings')(
         ['--data', str(tmp_path), '--size', '32', '--model', 'R18', 'torchvision:resnet18', '--out',
          str(out)])
     assert png_size(out) == (PANEL_PX, PANEL_PX)
-    assert 'R18: linear-probe top-1' in capsys.readouterr().out
+    printed = capsys.readouterr().out
     model = load_model('R18', 'torchvision:resnet18')  # seed 0, as the tool
     features = {}
     for split in ('train', 'val'):
         paths, labels = read_labelled_list(str(tmp_path / 'meta' / f'{split}.txt'), str(tmp_path / split))
         features[split] = pooled_features(model.map('backbone'), model.normalize(load_raw_images(paths, 32))), labels
     assert len(features['train'][1]) == 100 and len(features['val'][1]) == 40
-    assert top1['R18'] == linear_probe(*features['train'], *features['val'])[0]
+    assert numbers['R18']['top1'] == linear_probe(*features['train'], *features['val'])[0]
+    assert numbers['R18']['rankme'] == rankme(features['val'][0]) and numbers['R18']['dims'] == 512
+    assert (f'R18: linear-probe top-1 {numbers["R18"]["top1"]:.1f}%, RankMe {numbers["R18"]["rankme"]:.1f} of 512 '
+            'dimensions') in printed
 
 
 #: A real mmengine training run (logged every iteration) of loss = (w x)^2 with w = 3 and x = 1: the logged loss
@@ -232,6 +254,26 @@ def test_plot_curves_tool_reads_a_real_mmengine_run(tmp_path, capsys):
     assert json.loads(log.read_text().splitlines()[0])['loss'] == series['loss'][0]
     with pytest.raises(FileNotFoundError, match='holds no mmengine json log'):
         read_training_log(str(tmp_path))
+
+
+def test_the_teacher_map_is_each_algorithms_teacher():
+    """PCD's frozen teacher, DINO's EMA teacher (the student's copy after the first EMA step, which copies, as the
+    first train step does; it does not follow the student's weights between steps), OSS's online ResNet-50 teacher."""
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    pcd = load_model('PCD', CPU_CONFIG)
+    assert torch.equal(pcd.map('teacher')(x), pcd.module.teacher.backbone_map(x))
+    dino = load_model('DINO', osp.join(REPO, 'configs', 'dino', 'cpu', 'dino_resnet18_1xb32-lars-15e_cifar10-mini.py'))
+    with torch.no_grad():
+        dino.module.teacher.update_parameters(nn.Sequential(dino.module.backbone, dino.module.neck))
+        teacher = dino.map('teacher')(x)
+        assert torch.equal(teacher, dino.map('backbone')(x))
+        for parameter in dino.module.backbone.parameters():
+            parameter.add_(0.1)
+        assert torch.equal(dino.map('teacher')(x), teacher) and not torch.allclose(dino.map('backbone')(x), teacher)
+    oss = load_model('OSS', osp.join(REPO, 'configs', 'oss', 'cpu', 'oss_resnet18-r50_1xb32-lars-15e_cifar10-mini.py'))
+    assert oss.map('teacher')(x).shape[1] == 2048 and oss.map('backbone')(x).shape[1] == 512
+    with pytest.raises(KeyError, match="R18: no map 'teacher'; this model has \\['backbone'\\]"):
+        load_model('R18', 'torchvision:resnet18').map('teacher')
 
 
 def test_bad_model_sources_and_runs_are_named(tmp_path):

@@ -1,13 +1,14 @@
-"""What a student learned, as numbers: ERFs, principal components, training logs; the models they come from."""
+"""What a student learned, as numbers: ERFs, principal components, RankMe, training logs; the models they come from."""
 from .erf import effective_receptive_field, mass_centre, mass_radius, support
 from .images import (add_image_arguments, add_size_argument, images_from_arguments, list_images, load_raw_images,
                      whole_number)
 from .models import AnalysedModel, add_model_arguments, load_model, models_from_arguments
 from .pca import pca
+from .rankme import rankme
 from .training_logs import log_files, queue_length, read_training_log
 
 __all__ = [
     'AnalysedModel', 'add_image_arguments', 'add_model_arguments', 'add_size_argument', 'effective_receptive_field',
     'images_from_arguments', 'list_images', 'load_model', 'load_raw_images', 'log_files', 'mass_centre', 'mass_radius',
-    'models_from_arguments', 'pca', 'queue_length', 'read_training_log', 'support', 'whole_number'
+    'models_from_arguments', 'pca', 'queue_length', 'rankme', 'read_training_log', 'support', 'whole_number'
 ]

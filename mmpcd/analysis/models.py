@@ -5,7 +5,8 @@ A :class:`AnalysedModel` exposes the maps the tools read, by name:
 * ``backbone``: the last map of the backbone (``layer4`` of a ResNet);
 * ``student``: the map that enters the PCD loss, MHSA(φ(backbone(x)))
   (:meth:`mmpcd.models.PCD.student_forward`), for a PCD config;
-* ``teacher``: the frozen teacher's backbone map, for a PCD config.
+* ``teacher``: the teacher's backbone map, for a config with one: the frozen teacher of PCD, SEED and DisCo, the
+  EMA teacher of DINO and SSLight, the teacher OSS trains beside the student.
 
 Every map is differentiable with respect to the input (the ERF needs it).
 Nothing is downloaded: a torchvision / timm model is randomly initialised
@@ -20,8 +21,10 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
+from mmselfsup.models.utils import CosineEMA
 from ..fileio import load_checkpoint_file
 from ..models.builder import build_model
+from ..models.teachers import FrozenTeacher
 from ..models.utils import load_state_dict_strict
 
 #: ImageNet mean and std on the 0-255 scale, the input normalization of torchvision and timm models.
@@ -49,7 +52,7 @@ class AnalysedModel:
         """
         if target not in self.maps:
             raise KeyError(f'{self.label}: no map {target!r}; this model has {sorted(self.maps)} '
-                           f'(student and teacher need a PCD config)')
+                           f'(student needs a PCD config, teacher an algorithm with a teacher)')
         return self.maps[target]
 
     def title(self, target: str) -> str:
@@ -93,10 +96,22 @@ def _from_config(label: str, config: str, checkpoint: Optional[str], seed: int) 
     maps = {'backbone': lambda x: model.backbone(x)[-1]}
     if hasattr(model, 'student_forward'):
         maps['student'] = model.student_forward
-    if hasattr(model, 'teacher'):
-        teacher = model.teacher  # FrozenTeacher.backbone_map runs without autograd: the same map, with it
-        maps['teacher'] = lambda x: teacher.backbone(x * teacher.input_scale + teacher.input_shift)[-1]
+    teacher = _teacher_map(model)
+    if teacher is not None:
+        maps['teacher'] = teacher
     return AnalysedModel(label, model.eval(), preprocessor.mean, preprocessor.std, maps)
+
+
+def _teacher_map(model: nn.Module) -> Optional[MapFn]:
+    """The backbone map of ``model``'s teacher, or None for an algorithm without one."""
+    teacher = getattr(model, 'teacher', None)
+    if isinstance(teacher, FrozenTeacher):  # its backbone_map runs without autograd: the same map, with it
+        return lambda x: teacher.backbone(x * teacher.input_scale + teacher.input_shift)[-1]
+    if isinstance(teacher, CosineEMA):  # DINO, SSLight: the EMA of (backbone, neck)
+        return lambda x: teacher.module[0](x)[-1]
+    if hasattr(model, 'teacher_backbone'):  # OSS
+        return lambda x: model.teacher_backbone(x)[-1]
+    return None
 
 
 def _torchvision_backbone(name: str, model: nn.Module) -> MapFn:
@@ -178,7 +193,8 @@ def add_model_arguments(parser: argparse.ArgumentParser, targets: bool = True) -
         parser.add_argument(
             '--target', nargs='+', choices=TARGETS, default=['backbone'],
             help='the map of each model (one for all, or one per --model): backbone (last map), '
-            'student (MHSA(φ(backbone)), PCD configs), teacher (PCD configs)')
+            'student (MHSA(φ(backbone)), PCD configs), teacher (its backbone map: PCD, SEED, DisCo, DINO, '
+            'SSLight, OSS configs)')
 
 
 def models_from_arguments(args: argparse.Namespace) -> List[Tuple[AnalysedModel, str]]:

@@ -52,7 +52,7 @@ def figures(work_dir: str, results: dict, prefix: str, seed: int = 0) -> Dict[st
 
     Returns:
         The numbers the tools measure: ``feature_maps`` (PCA variance
-        shares), ``tsne`` (linear-probe top-1), ``erf`` (radii, support).
+        shares), ``tsne`` (linear-probe top-1 and RankMe), ``erf`` (radii, support).
     """
 
     def run_dir(row: str) -> str:

@@ -5,7 +5,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 import torch
 
-from ..analysis import AnalysedModel, load_raw_images, pca
+from ..analysis import AnalysedModel, load_raw_images, pca, rankme
 from ..evaluation.linear_probe import linear_probe, pooled_features, read_labelled_list
 from .figure import panel_grid, save
 
@@ -62,8 +62,8 @@ def plot_embeddings(embeddings: Dict[str, np.ndarray], labels: Sequence[int], cl
 
 
 def draw_embeddings(models: Sequence[Tuple[AnalysedModel, str]], data_root: str, size: int, path: str,
-                    method: str = 'tsne', probe: bool = True, seed: int = 0) -> Dict[str, float]:
-    """Embed each model's pooled val features in 2-D and draw them by class, with the linear-probe top-1.
+                    method: str = 'tsne', probe: bool = True, seed: int = 0) -> Dict[str, Dict[str, float]]:
+    """Embed each model's pooled val features in 2-D and draw them by class, with their RankMe and linear-probe top-1.
 
     The data are a labelled set in the layout of ``data/cifar10_mini``
     (``meta/{train,val}.txt`` of ``relative/path label`` lines, images under
@@ -82,7 +82,8 @@ def draw_embeddings(models: Sequence[Tuple[AnalysedModel, str]], data_root: str,
         seed: Seed of t-SNE.
 
     Returns:
-        ``{title (:meth:`AnalysedModel.title`): val top-1 (%)}`` (empty without ``probe``).
+        ``{title (:meth:`AnalysedModel.title`): {'rankme': RankMe of the pooled val features
+        (:func:`mmpcd.analysis.rankme`), 'dims': their width, 'top1': val top-1 (%), only with probe}}``.
     """
 
     def split(name: str) -> Tuple[List[str], torch.Tensor]:
@@ -95,15 +96,17 @@ def draw_embeddings(models: Sequence[Tuple[AnalysedModel, str]], data_root: str,
         train_x = load_raw_images(train_paths, size)
     names = {int(y): osp.basename(osp.dirname(p)) for p, y in zip(val_paths, val_y)}
     class_names = [names.get(i, str(i)) for i in range(int(val_y.max()) + 1)]
-    embeddings, top1 = {}, {}
+    embeddings, numbers = {}, {}
     for model, target in models:
         feature_map = model.map(target)
         val_features = pooled_features(feature_map, model.normalize(val_x))
         title = model.title(target)
+        numbers[title] = dict(rankme=rankme(val_features), dims=val_features.shape[1])
+        caption = f'RankMe {numbers[title]["rankme"]:.1f} of {numbers[title]["dims"]}'
         if probe:
-            top1[title], _ = linear_probe(pooled_features(feature_map, model.normalize(train_x)), train_y, val_features,
-                                          val_y)
-        embeddings[title + (f'\nlinear probe top-1 {top1[title]:.1f}%' if probe else '')] = embed_2d(
-            val_features, method, seed)
+            numbers[title]['top1'], _ = linear_probe(pooled_features(feature_map, model.normalize(train_x)), train_y,
+                                                     val_features, val_y)
+            caption = f'probe top-1 {numbers[title]["top1"]:.1f}%, {caption}'
+        embeddings[f'{title}\n{caption}'] = embed_2d(val_features, method, seed)
     plot_embeddings(embeddings, val_y.tolist(), class_names, path)
-    return top1
+    return numbers

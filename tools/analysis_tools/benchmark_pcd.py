@@ -118,52 +118,50 @@ def main() -> None:
             name: measure_step(cfg, teacher_ckpt, channels_last, args.batch, args.img_size, args.repeats, args.amp)
             for name, channels_last in LAYOUTS.items()
         }
-    print(f'\n## 3. One train step ({args.batch} images x 2 views, {args.img_size} px, one process)\n')
-    header = ['part', 'GFLOP'] + [f'{name}: {col}' for name in steps for col in ('time (s)', 'GFLOP/s', 'share')]
-    rows = [header]
-    for part in PARTS + ('sum of the parts', 'train_step'):
-        count = steps['default']['flops'].get(part, sum(steps['default']['flops'][p] for p in PARTS))
-        row = [part.replace('_', ' ').replace('train step', 'whole step (model.train_step)'), f'{count / 1e9:.1f}']
-        for step in steps.values():
-            total = sum(step['time'][p] for p in PARTS)
-            seconds = step['time'].get(part, total)
-            row += [f'{seconds:.3f}', f'{count / seconds / 1e9:.0f}', f'{seconds / total:.0%}']
-        rows.append(row)
-    print(table(rows) + '\n')
-    for name, step in steps.items():
-        seconds = step['time']['train_step']
-        memory = f', peak memory {step["peak"] / 2**30:.1f} GiB' if device().type == 'cuda' else ''
-        print(f'{name}: {args.batch / seconds:.1f} images per second, the step at '
-              f'{step["flops"]["train_step"] / seconds / 1e9 / ceiling:.2f} of the ceiling{memory}')
-    step_rate = args.batch / min(step['time']['train_step'] for step in steps.values())
-    speedup = steps['default']['time']['train_step'] / steps['channels-last']['time']['train_step']
-    print(f'channels-last / default speed of the step: {speedup:.2f}x')
+        print(f'\n## 3. One train step ({args.batch} images x 2 views, {args.img_size} px, one process)\n')
+        header = ['part', 'GFLOP'] + [f'{name}: {col}' for name in steps for col in ('time (s)', 'GFLOP/s', 'share')]
+        rows = [header]
+        for part in PARTS + ('sum of the parts', 'train_step'):
+            count = steps['default']['flops'].get(part, sum(steps['default']['flops'][p] for p in PARTS))
+            row = [part.replace('_', ' ').replace('train step', 'whole step (model.train_step)'), f'{count / 1e9:.1f}']
+            for step in steps.values():
+                total = sum(step['time'][p] for p in PARTS)
+                seconds = step['time'].get(part, total)
+                row += [f'{seconds:.3f}', f'{count / seconds / 1e9:.0f}', f'{seconds / total:.0%}']
+            rows.append(row)
+        print(table(rows) + '\n')
+        for name, step in steps.items():
+            seconds = step['time']['train_step']
+            memory = f', peak memory {step["peak"] / 2**30:.1f} GiB' if device().type == 'cuda' else ''
+            print(f'{name}: {args.batch / seconds:.1f} images per second, the step at '
+                  f'{step["flops"]["train_step"] / seconds / 1e9 / ceiling:.2f} of the ceiling{memory}')
+        step_rate = args.batch / min(step['time']['train_step'] for step in steps.values())
+        speedup = steps['default']['time']['train_step'] / steps['channels-last']['time']['train_step']
+        print(f'channels-last / default speed of the step: {speedup:.2f}x')
 
-    layout = min(steps, key=lambda name: steps[name]['time']['train_step'])
-    paths = {'CPU path (workers augment)': cfg, 'device path (workers decode and draw)': device_augment_path(cfg)}
-    pipeline_rates = {
-        name: measure_pipeline(path_cfg, args.img_size, args.pipeline_images)
-        for name, path_cfg in paths.items()
-    }
-    print(f'\n## 4. Data pipeline (BYOL two views, {args.img_size} px, one worker)\n')
-    print(
-        table([['', 'images per second, one worker', 'workers needed to keep up with the step'],
-               ['train step', f'{step_rate:.1f}', '-'],
-               *[[name, f'{rate:.1f}', f'{step_rate / rate:.2f}'] for name, rate in pipeline_rates.items()]]))
+        layout = min(steps, key=lambda name: steps[name]['time']['train_step'])
+        paths = {'CPU path (workers augment)': cfg, 'device path (workers decode and draw)': device_augment_path(cfg)}
+        pipeline_rates = {
+            name: measure_pipeline(path_cfg, args.img_size, args.pipeline_images)
+            for name, path_cfg in paths.items()
+        }
+        print(f'\n## 4. Data pipeline (BYOL two views, {args.img_size} px, one worker)\n')
+        print(
+            table([['', 'images per second, one worker', 'workers needed to keep up with the step'],
+                   ['train step', f'{step_rate:.1f}', '-'],
+                   *[[name, f'{rate:.1f}', f'{step_rate / rate:.2f}'] for name, rate in pipeline_rates.items()]]))
 
-    with tempfile.TemporaryDirectory() as tmp:
-        teacher_ckpt = benchmark_teacher(cfg, tmp)
         rates = {
             name: measure_end_to_end(path_cfg, teacher_ckpt, LAYOUTS[layout], args.batch, args.img_size, args.workers,
                                      args.e2e_steps, args.amp, tmp)
             for name, path_cfg in paths.items()
         }
-    print(f'\n## 5. End to end: real JPEGs (data/coco_mini at full size) through the loader and the train step '
-          f'({args.batch} images x 2 views, {args.img_size} px, {layout}, {args.workers} workers)\n')
-    print(
-        table([['input', 'images per second', 'of the synthetic-input step'],
-               ['synthetic batch (part 3)', f'{step_rate:.1f}', '1.00'],
-               *[[name, f'{rate:.1f}', f'{rate / step_rate:.2f}'] for name, rate in rates.items()]]))
+        print(f'\n## 5. End to end: real JPEGs (data/coco_mini at full size) through the loader and the train step '
+              f'({args.batch} images x 2 views, {args.img_size} px, {layout}, {args.workers} workers)\n')
+        print(
+            table([['input', 'images per second', 'of the synthetic-input step'],
+                   ['synthetic batch (part 3)', f'{step_rate:.1f}', '1.00'],
+                   *[[name, f'{rate:.1f}', f'{rate / step_rate:.2f}'] for name, rate in rates.items()]]))
 
 
 if __name__ == '__main__':

@@ -10,8 +10,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmpcd
-from mmpcd.models.teachers import TEACHER_FORMATS
 from mmpcd.paths import REPO_ROOT as REPO
+from mmpcd.testing import random_teacher
 
 TESTS = osp.dirname(osp.abspath(__file__))
 if osp.realpath(REPO) != osp.realpath(osp.dirname(TESTS)):
@@ -24,7 +24,7 @@ sys.path.insert(0, TESTS)
 def mocov3_ckpt(tmp_path_factory) -> str:
     """A random teacher checkpoint in MoCo v3's released layout (r-50-1000ep.pth.tar)."""
     path = str(tmp_path_factory.mktemp('teachers') / 'r-50-1000ep.pth.tar')
-    torch.save(TEACHER_FORMATS['mocov3'].make_random(0), path)
+    torch.save(random_teacher('mocov3', 0), path)
     return path
 
 

@@ -18,7 +18,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 
 from mmpcd.apis import build_runner, parse_train_args
-from mmpcd.evaluation import distillation_benchmark as bench
+from mmpcd.benchmarks import distillation as bench
 from mmpcd.evaluation.linear_probe import L2_GRID, fit_logistic_regression, linear_probe
 
 REAL_RUN = subprocess.run  # bench.subprocess is the subprocess module: the stand-ins pass other commands on

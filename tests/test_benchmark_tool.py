@@ -1,4 +1,4 @@
-"""tools/analysis_tools/benchmark_pcd.py (mmpcd.evaluation.train_step_benchmark): its FLOP count, its teacher for
+"""tools/analysis_tools/benchmark_pcd.py (mmpcd.benchmarks.train_step): its FLOP count, its teacher for
 every format, its device path, and a tiny run that prints every table."""
 import os.path as osp
 import re
@@ -9,7 +9,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmpcd.evaluation.train_step_benchmark import benchmark_teacher, device_augment_path, flops
+from mmpcd.benchmarks.train_step import benchmark_teacher, device_augment_path, flops
 from mmpcd.models.teachers import load_teacher_checkpoint
 
 from conftest import REPO

@@ -6,7 +6,7 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from mmpcd.evaluation import dense_benchmark as bench
+from mmpcd.benchmarks import dense as bench
 
 from conftest import REPO
 

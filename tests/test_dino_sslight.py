@@ -196,7 +196,7 @@ def test_sslight_configs_hold_table_8_and_mobilenet_v2_builds():
 
 
 def test_benchmark_table_takes_rows_without_a_teacher_or_a_queue():
-    from mmpcd.evaluation import distillation_benchmark as bench
+    from mmpcd.benchmarks import distillation as bench
     results = dict(top1={bench.RANDOM: [30.0], bench.TEACHER: [], 'PCD': [40.0],
                          'DINO': [35.0]}, loss={'PCD': [[6.0] * 20], 'DINO': [[3.0] * 20]}, num_negatives=1024,
                    chance={'PCD': math.log(1025), 'DINO': None})

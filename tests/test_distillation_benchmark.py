@@ -8,7 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmpcd.evaluation import distillation_benchmark as bench, fit_logistic_regression, linear_probe, read_labelled_list
+from mmpcd.benchmarks import distillation as bench
+from mmpcd.datasets.image_lists import read_labelled_list
+from mmpcd.evaluation import fit_logistic_regression, linear_probe
 from mmpcd.evaluation.linear_probe import L2_GRID
 
 from conftest import REPO

@@ -13,7 +13,7 @@ import sys
 import pytest
 import torch
 
-from mmpcd.evaluation.downstream import (BENCH, TASKS, check_pretrained_inits, config_with_options, pretrained_inits,
+from mmpcd.benchmarks.downstream import (BENCH, TASKS, check_pretrained_inits, config_with_options, pretrained_inits,
                                          run_downstream)
 from mmpcd.models.utils import CheckpointMismatchError
 from mmselfsup.registry import MODELS

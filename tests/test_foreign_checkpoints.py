@@ -14,8 +14,8 @@ import torch
 from mmengine.config import Config
 from mmengine.runner.checkpoint import load_checkpoint
 
-from mmpcd.models.teachers import TEACHER_FORMATS
 from mmpcd.models.utils import CheckpointMismatchError
+from mmpcd.testing import random_teacher
 from mmselfsup.registry import MODELS
 
 from conftest import REPO
@@ -47,7 +47,7 @@ def checkpoints(tmp_path_factory) -> Dict[str, tuple]:
     """name -> (model config, path of a checkpoint of that model laid out as tools/train.py writes it)."""
     folder = tmp_path_factory.mktemp('foreign')
     swav_ckpt = str(folder / 'swav_800ep_pretrain.pth.tar')
-    torch.save(TEACHER_FORMATS['swav_prototypes'].make_random(0), swav_ckpt)
+    torch.save(random_teacher('swav_prototypes', 0), swav_ckpt)
     found = {}
     for name, cfg in small_configs(swav_ckpt).items():
         torch.manual_seed(0)

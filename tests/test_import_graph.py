@@ -102,7 +102,7 @@ def test_the_graph_sees_the_imports():
     """The reader finds relative, absolute and in-function imports (a wrong reader would find no circle)."""
     graph = import_graph()
     assert 'mmpcd.models.builder' in graph['mmpcd.analysis.models']
-    assert {'mmpcd.evaluation', 'mmpcd.evaluation.linear_probe'} <= graph['mmpcd.analysis.images']
+    assert {'mmpcd.datasets', 'mmpcd.datasets.image_lists'} <= graph['mmpcd.analysis.images']
     assert 'mmpcd.models.teachers.checkpoint_formats' in graph['mmpcd.models.teachers']
     assert any(len(c) > 1 for c in strongly_connected(graph))  # a package's __init__ and its modules
 
@@ -111,3 +111,30 @@ def test_no_import_circle_between_subpackages():
     circles = [c for c in strongly_connected(import_graph()) if len(c) > 1 and len({subpackage(m) for m in c}) > 1]
     assert not circles, 'import circles across subpackages (move the shared piece below both):\n' + '\n'.join(
         ' <-> '.join(c) for c in circles)
+
+
+#: The house, from the ground up: a subpackage imports only those on lower floors (issue 32 item 6). The files and
+#: data come first, then the models, what reads a model as numbers (analysis, the random teachers of tests, the
+#: exporters), what measures it (evaluation; the figures beside it, which draw numbers and compute none), the training
+#: engine that runs both, and at the top the benchmarks that orchestrate training runs.
+FLOORS = {
+    'paths': 0, 'fileio': 0, 'config_literals': 0, 'version': 0, 'compat': 1,
+    'datasets': 2,
+    'models': 3,
+    'analysis': 4, 'testing': 4, 'export': 4, 'downstream': 4,
+    'evaluation': 5, 'visualization': 5,
+    'engine': 6,
+    'apis': 7,
+    'benchmarks': 8,
+}
+
+
+def test_data_flows_one_way_through_the_house():
+    """Every subpackage has a floor, and no module imports a subpackage on its own floor or above it (a figure that
+    computes a probe, production code that imports the test helpers, a probe that imports a benchmark)."""
+    graph = import_graph()
+    packages = {subpackage(m) for m in graph if m.count('.') >= 1}
+    assert packages == set(FLOORS), f'give each subpackage a floor: {sorted(packages ^ set(FLOORS))}'
+    upward = sorted(f'{m} imports {d}' for m, deps in graph.items() if m.count('.') >= 1 for d in deps
+                    if subpackage(d) != subpackage(m) and FLOORS[subpackage(d)] >= FLOORS[subpackage(m)])
+    assert not upward, 'imports that run up the house:\n' + '\n'.join(upward)

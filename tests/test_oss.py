@@ -14,8 +14,9 @@ from mmengine.runner import Runner
 
 from mmpcd.engine.hooks import OSSHook
 from mmpcd.models import FeatureClassifier, GradientReversal, OSSHead, OSSProjection
-from mmpcd.models.teachers import TEACHER_FORMATS, load_teacher_checkpoint
+from mmpcd.models.teachers import load_teacher_checkpoint
 from mmpcd.models.utils import CheckpointMismatchError, grl_alpha
+from mmpcd.testing import random_teacher
 from mmselfsup.registry import MODELS, TRANSFORMS
 from mmselfsup.utils import distributed_sinkhorn
 
@@ -167,7 +168,7 @@ def small_online_cfg() -> Config:
 @pytest.fixture(scope='module')
 def swav_ckpt(tmp_path_factory) -> str:
     path = str(tmp_path_factory.mktemp('teachers') / 'swav_800ep_pretrain.pth.tar')
-    torch.save(TEACHER_FORMATS['swav_prototypes'].make_random(0), path)
+    torch.save(random_teacher('swav_prototypes', 0), path)
     return path
 
 
@@ -194,7 +195,7 @@ def test_offline_teacher_stays_bit_identical_and_student_learns(swav_ckpt):
 
 
 def test_swav_without_prototypes_is_a_clear_error(tmp_path):
-    checkpoint = TEACHER_FORMATS['swav'].make_random(0)
+    checkpoint = random_teacher('swav', 0)
     del checkpoint['module.prototypes.weight']
     path = str(tmp_path / 'swav.pth')
     torch.save(checkpoint, path)
@@ -277,7 +278,7 @@ def test_short_real_run_of_online_oss_updates_teacher_and_student(tmp_path):
 
 
 def test_benchmark_scores_no_released_teacher_for_the_oss_row():
-    from mmpcd.evaluation import distillation_benchmark as bench
+    from mmpcd.benchmarks import distillation as bench
     oss = bench.build_model(Config.fromfile(bench.PEER_ROWS['OSS']), seed=0)
     assert bench.released_teacher_map(oss) is None  # its ResNet-50 is trained beside the student
     pcd = bench.build_model(Config.fromfile(bench.ROWS['PCD']), seed=0)

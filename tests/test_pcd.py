@@ -10,6 +10,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 
 from mmpcd.models import PCD, CheckpointMismatchError, SpatialAdaptor
+from mmpcd.testing import random_teacher
 from mmselfsup.registry import MODELS
 
 from conftest import REPO
@@ -206,9 +207,8 @@ def test_a_checkpoint_never_replaces_the_configured_teacher(model_cfg, mocov3_ck
     """load_from / --resume (mmengine's loader) and load_state_dict: the configured teacher always stays."""
     from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-    from mmpcd.models.teachers import TEACHER_FORMATS
     other_teacher = str(tmp_path / 'other.pth.tar')
-    torch.save(TEACHER_FORMATS['mocov3'].make_random(1), other_teacher)
+    torch.save(random_teacher('mocov3', 1), other_teacher)
     trained = MODELS.build(model_cfg)
     torch.save(dict(state_dict=trained.state_dict()), tmp_path / 'epoch_1.pth')
     checkpoint = torch.load(tmp_path / 'epoch_1.pth', weights_only=True)

@@ -23,8 +23,9 @@ from mmpcd.apis import build_config, runner_from_config, train
 from mmpcd.engine import (ConfigError, NonFiniteLossError, WorkDirLockedError, WorldSizeMismatchError, check_arguments,
                           check_ranges, check_work_dir, work_dir_lock)
 from mmpcd.fileio import CheckpointLoadError
-from mmpcd.models.teachers import TEACHER_FORMATS, load_teacher_checkpoint
+from mmpcd.models.teachers import load_teacher_checkpoint
 from mmpcd.models.utils.state_dict import NonFiniteWeightsError
+from mmpcd.testing import random_teacher
 from mmselfsup.registry import DATASETS
 
 from conftest import REPO
@@ -121,7 +122,7 @@ def test_a_nan_loss_stops_the_run_at_once_and_writes_no_checkpoint(tmp_path):
 
 
 def test_a_teacher_with_nan_weights_is_refused_when_it_loads(tmp_path):
-    checkpoint = TEACHER_FORMATS['mocov3'].make_random(0)
+    checkpoint = random_teacher('mocov3', 0)
     state = checkpoint['state_dict']
     for key in ('module.base_encoder.layer1.0.conv1.weight', 'module.momentum_encoder.layer1.0.conv1.weight'):
         state[key][0, 0, 0, 0] = math.nan

@@ -18,7 +18,7 @@ from mmpcd.fileio import CheckpointLoadError
 from mmpcd.models import CheckpointMismatchError, CWReLU
 from mmpcd.models.algorithms.widths import follow_teacher
 from mmpcd.models.teachers import TEACHER_FORMATS, TeacherFormat, load_teacher_checkpoint
-from mmpcd.testing import RANDOM_TEACHER_KEY
+from mmpcd.testing import RANDOM_TEACHER_KEY, RANDOM_TEACHERS, random_teacher
 from mmselfsup.registry import MODELS
 
 from conftest import REPO
@@ -69,7 +69,7 @@ def reference_mlp(adaptor) -> nn.Sequential:
 def released(request, tmp_path_factory):
     fmt = request.param
     path = str(tmp_path_factory.mktemp(fmt) / f'{fmt}.pth')
-    checkpoint = TEACHER_FORMATS[fmt].make_random(0)
+    checkpoint = random_teacher(fmt, 0)
     torch.save(checkpoint, path)
     yield fmt, path, checkpoint
     del checkpoint
@@ -121,12 +121,14 @@ def tensors(tree) -> list:
 def test_each_format_is_one_record_whose_reader_reads_its_maker(fmt):
     """TEACHER_FORMATS: a config uses each format; its reader splits the random checkpoint of its maker (built from
     the real architecture, marked random) into non-empty backbone and head parts made of the checkpoint's own
-    tensors; a format with a packaged file loads it without a path and has its keys and shapes, others need a path."""
+    tensors; a format with a packaged file loads it without a path and has its keys and shapes, others need a path.
+    Every format has its maker in mmpcd.testing.RANDOM_TEACHERS and no other name has one."""
     entry = TEACHER_FORMATS[fmt]
     assert isinstance(entry, TeacherFormat) and entry.name == fmt
-    assert callable(entry.read) and callable(entry.make_random)
+    assert callable(entry.read) and callable(RANDOM_TEACHERS[fmt])
+    assert set(RANDOM_TEACHERS) == set(TEACHER_FORMATS)
     assert fmt in config_formats(), f'no config under configs/ uses the {fmt} format'
-    checkpoint = entry.make_random(0)
+    checkpoint = random_teacher(fmt, 0)
     assert checkpoint[RANDOM_TEACHER_KEY] is True
     backbone, head = entry.read(checkpoint)
     assert backbone and head
@@ -263,10 +265,10 @@ def test_mobilenet_v3_stages_c4_and_dilated():
 def test_byol_files_without_the_last_bias(tmp_path):
     """mmselfsup's BYOL neck has no bias on its last Linear (the fixture is mmselfsup's own BYOL); the paper's file,
     written by revisitAIRL's get_mlp, has one: a file without it is named, not silently loaded."""
-    state = TEACHER_FORMATS['byol'].make_random(0)['state_dict']
+    state = random_teacher('byol', 0)['state_dict']
     assert 'target_net.module.1.fc0.bias' in state and 'target_net.module.1.fc1.weight' in state
     assert 'target_net.module.1.fc1.bias' not in state
-    checkpoint = TEACHER_FORMATS['byol_airl'].make_random(0)
+    checkpoint = random_teacher('byol_airl', 0)
     del checkpoint['model']['module.target_encoder.fc.3.bias']
     path = str(tmp_path / 'byol.pth')
     torch.save(checkpoint, path)

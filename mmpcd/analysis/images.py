@@ -6,7 +6,7 @@ from typing import Callable, List, Sequence
 
 import torch
 
-from ..evaluation.linear_probe import load_images
+from ..datasets.image_lists import load_images
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 

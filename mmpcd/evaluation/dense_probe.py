@@ -27,7 +27,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .linear_probe import L2_GRID, fit_logistic_regression, load_images
+from ..datasets.image_lists import load_images
+from .linear_probe import L2_GRID, fit_logistic_regression
 
 IGNORE = 255
 #: Hummingbird's neighbours and softmax temperature (open-hummingbird-eval's defaults).

@@ -4,12 +4,12 @@ They let the demo and the tests run the real loading path without the
 released files (which cannot be downloaded at run time). Each is built from
 the real architecture (or, for a file a package ships, from that file's
 keys and shapes), never typed by hand. A checkpoint made here carries
-``RANDOM_TEACHER_KEY`` so that loading it logs a warning. Each format's
-maker is its ``make_random`` in
-:data:`mmpcd.models.teachers.TEACHER_FORMATS`.
+``RANDOM_TEACHER_KEY`` so that loading it logs a warning. Each format of
+:data:`mmpcd.models.teachers.TEACHER_FORMATS` has its maker in
+:data:`RANDOM_TEACHERS`.
 """
 import os.path as osp
-from typing import Dict
+from typing import Callable, Dict
 
 import torch
 import torchvision
@@ -17,10 +17,8 @@ from mmengine.registry import DefaultScope
 from torch import nn
 
 from ..fileio import load_checkpoint_file
+from ..models.teachers.checkpoint_formats import RANDOM_TEACHER_KEY
 from ..paths import packaged_efficientnet_lite0
-
-#: Set in the checkpoints made here (by ``tools/misc/make_random_teacher.py`` for demos): loading one warns.
-RANDOM_TEACHER_KEY = 'mmpcd_random_teacher'
 
 
 def mocov3_mlp(num_layers: int, input_dim: int, mlp_dim: int, output_dim: int, last_bn: bool = True) -> nn.Sequential:
@@ -176,3 +174,23 @@ def efficientnet_lite0(seed: int = 0) -> Dict:
         else:
             state_dict[key] = torch.randn(value.shape, generator=generator) * 0.1
     return _marked(state_dict)
+
+
+#: The maker of a random checkpoint in each released layout, by format name (``model.teacher_ckpt_format``).
+RANDOM_TEACHERS: Dict[str, Callable[[int], Dict]] = {
+    'mocov3': mocov3_resnet50,
+    'mocov3_vit': mocov3_vit_base,
+    'swav': swav_resnet50,
+    'swav_prototypes': swav_resnet50,
+    'byol': byol_resnet50,
+    'byol_airl': byol_airl_resnet50,
+    'barlowtwins': barlowtwins_resnet50,
+    'efficientnet_lite0': efficientnet_lite0,
+}
+
+
+def random_teacher(fmt: str, seed: int = 0) -> Dict:
+    """A checkpoint with random weights in the released layout ``fmt`` (a key of :data:`RANDOM_TEACHERS`)."""
+    if fmt not in RANDOM_TEACHERS:
+        raise ValueError(f'no random maker for teacher checkpoint format {fmt!r}; known: {sorted(RANDOM_TEACHERS)}')
+    return RANDOM_TEACHERS[fmt](seed)

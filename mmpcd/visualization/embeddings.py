@@ -1,12 +1,10 @@
 """Pooled features of several models in 2-D (t-SNE or PCA), coloured by class, one panel per model."""
-import os.path as osp
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, Sequence
 
 import numpy as np
 import torch
 
-from ..analysis import AnalysedModel, load_raw_images, pca, rankme
-from ..evaluation.linear_probe import linear_probe, pooled_features, read_labelled_list
+from ..analysis import pca
 from .figure import panel_grid, save
 
 METHODS = ('tsne', 'pca')
@@ -61,52 +59,24 @@ def plot_embeddings(embeddings: Dict[str, np.ndarray], labels: Sequence[int], cl
     save(fig, path)
 
 
-def draw_embeddings(models: Sequence[Tuple[AnalysedModel, str]], data_root: str, size: int, path: str,
-                    method: str = 'tsne', probe: bool = True, seed: int = 0) -> Dict[str, Dict[str, float]]:
-    """Embed each model's pooled val features in 2-D and draw them by class, with their RankMe and linear-probe top-1.
-
-    The data are a labelled set in the layout of ``data/cifar10_mini``
-    (``meta/{train,val}.txt`` of ``relative/path label`` lines, images under
-    ``train/`` and ``val/``; class names are the folders of the val list).
-    The features are those the CPU distillation benchmark probes: the map,
-    global-average pooled, of images resized to ``size``.
+def draw_embeddings(features: Dict[str, torch.Tensor], labels: Sequence[int], class_names: Sequence[str],
+                    numbers: Dict[str, Dict[str, float]], path: str, method: str = 'tsne', seed: int = 0) -> None:
+    """Embed each model's pooled features in 2-D (:func:`embed_2d`) and draw them by class, with the numbers
+    :func:`mmpcd.evaluation.embeddings.pooled_val_features` measured of them in the titles.
 
     Args:
-        models: ``(model, map name)`` pairs.
-        data_root: The labelled set.
-        size: Input resolution.
-        path: Output PNG, one panel per model.
-        method: ``'tsne'`` or ``'pca'`` (:func:`embed_2d`).
-        probe: Also fit the linear probe (train split -> top-1 on val,
-            :func:`mmpcd.evaluation.linear_probe`) and put it in the titles.
+        features: ``{title: (N, C) pooled features}``, one panel each.
+        labels: The class of each of the N images.
+        class_names: Name of each class index.
+        numbers: ``{title: {'rankme', 'dims', and 'top1' where probed}}``.
+        path: Output PNG.
+        method: ``'tsne'`` or ``'pca'``.
         seed: Seed of t-SNE.
-
-    Returns:
-        ``{title (:meth:`AnalysedModel.title`): {'rankme': RankMe of the pooled val features
-        (:func:`mmpcd.analysis.rankme`), 'dims': their width, 'top1': val top-1 (%), only with probe}}``.
     """
-
-    def split(name: str) -> Tuple[List[str], torch.Tensor]:
-        return read_labelled_list(osp.join(data_root, 'meta', f'{name}.txt'), osp.join(data_root, name))
-
-    val_paths, val_y = split('val')
-    val_x = load_raw_images(val_paths, size)
-    if probe:
-        train_paths, train_y = split('train')
-        train_x = load_raw_images(train_paths, size)
-    names = {int(y): osp.basename(osp.dirname(p)) for p, y in zip(val_paths, val_y)}
-    class_names = [names.get(i, str(i)) for i in range(int(val_y.max()) + 1)]
-    embeddings, numbers = {}, {}
-    for model, target in models:
-        feature_map = model.map(target)
-        val_features = pooled_features(feature_map, model.normalize(val_x))
-        title = model.title(target)
-        numbers[title] = dict(rankme=rankme(val_features), dims=val_features.shape[1])
+    embeddings = {}
+    for title, pooled in features.items():
         caption = f'RankMe {numbers[title]["rankme"]:.1f} of {numbers[title]["dims"]}'
-        if probe:
-            numbers[title]['top1'], _ = linear_probe(pooled_features(feature_map, model.normalize(train_x)), train_y,
-                                                     val_features, val_y)
+        if 'top1' in numbers[title]:
             caption = f'probe top-1 {numbers[title]["top1"]:.1f}%, {caption}'
-        embeddings[f'{title}\n{caption}'] = embed_2d(val_features, method, seed)
-    plot_embeddings(embeddings, val_y.tolist(), class_names, path)
-    return numbers
+        embeddings[f'{title}\n{caption}'] = embed_2d(pooled, method, seed)
+    plot_embeddings(embeddings, labels, class_names, path)

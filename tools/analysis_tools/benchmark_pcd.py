@@ -18,7 +18,7 @@ Prints four tables:
     python tools/analysis_tools/benchmark_pcd.py                       # R18 / MoCo v3 R50, 224 px
     python tools/analysis_tools/benchmark_pcd.py --batch 128 --amp     # on a GPU
 
-The measurements are ``mmpcd.evaluation.train_step_benchmark``'s. FLOPs are counted by
+The measurements are ``mmpcd.benchmarks.train_step``'s. FLOPs are counted by
 ``torch.utils.flop_counter.FlopCounterMode`` (matrix products, convolutions and
 attention, forward and backward, a multiply-add counted as 2; element-wise work is not counted). The
 teacher has random weights in its released layout (speed does not depend on them), or is the file a
@@ -41,7 +41,7 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
-from mmpcd.evaluation.train_step_benchmark import (LOSSES, PARTS, benchmark_teacher, device, device_augment_path,
+from mmpcd.benchmarks.train_step import (LOSSES, PARTS, benchmark_teacher, device, device_augment_path,
                                                    head_cfg, matmul_rate, measure_end_to_end, measure_loss,
                                                    measure_pipeline, measure_step, table)
 

@@ -16,6 +16,7 @@ import argparse
 from typing import Dict, List, Optional
 
 from mmpcd.analysis import add_model_arguments, add_size_argument, models_from_arguments
+from mmpcd.evaluation.embeddings import pooled_val_features
 from mmpcd.visualization.embeddings import METHODS, draw_embeddings
 
 
@@ -28,13 +29,13 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
     parser.add_argument('--no-probe', action='store_true', help='skip the linear probe (titles without top-1)')
     parser.add_argument('--out', default='embeddings.png', help='output PNG')
     args = parser.parse_args(argv)
-    numbers = draw_embeddings(models_from_arguments(args), args.data, args.size, args.out, args.method,
-                              probe=not args.no_probe, seed=args.seed)
-    for label, n in numbers.items():
+    measured = pooled_val_features(models_from_arguments(args), args.data, args.size, probe=not args.no_probe)
+    draw_embeddings(*measured, args.out, args.method, seed=args.seed)
+    for label, n in measured.numbers.items():
         top1 = f'linear-probe top-1 {n["top1"]:.1f}%, ' if 'top1' in n else ''
         print(f'{label}: {top1}RankMe {n["rankme"]:.1f} of {n["dims"]} dimensions')
     print(f'Written: {args.out}')
-    return numbers
+    return measured.numbers
 
 
 if __name__ == '__main__':

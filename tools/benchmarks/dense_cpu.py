@@ -16,7 +16,7 @@ import argparse
 import json
 import os.path as osp
 
-from mmpcd.evaluation import dense_benchmark as bench
+from mmpcd.benchmarks import dense as bench
 from mmpcd.paths import REPO_ROOT
 
 ALL_ROWS = {**bench.ROWS, **bench.SMALL_MAP_ROWS}

@@ -17,8 +17,8 @@ import argparse
 import json
 import os.path as osp
 
-from mmpcd.evaluation import distillation_benchmark as bench
-from mmpcd.evaluation.distillation_figures import figures
+from mmpcd.benchmarks import distillation as bench
+from mmpcd.benchmarks.distillation_figures import figures
 from mmpcd.paths import REPO_ROOT
 
 ALL_ROWS = {**bench.ROWS, **bench.PEER_ROWS}

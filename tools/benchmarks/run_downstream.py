@@ -12,7 +12,7 @@ config in WORK_DIR/seed{N}; the metrics of the final evaluation are read back an
 mean and standard deviation (VOC and Cityscapes: 5 seeds by default, as in the paper). If the export or a
 fine-tuning fails, its own error is the message and the tool exits with its status. See docs/downstream.md.
 """
-from mmpcd.evaluation.downstream import run_downstream
+from mmpcd.benchmarks.downstream import run_downstream
 
 if __name__ == '__main__':
     run_downstream(usage=__doc__)

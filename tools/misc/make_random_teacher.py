@@ -12,6 +12,7 @@ import torch
 
 from mmpcd.fileio import atomic_write, check_new_output
 from mmpcd.models.teachers import TEACHER_FORMATS
+from mmpcd.testing import random_teacher
 
 
 def main() -> None:
@@ -28,7 +29,7 @@ def main() -> None:
         except FileExistsError as err:
             parser.error(str(err))
     with atomic_write(args.out) as f:
-        torch.save(TEACHER_FORMATS[args.format].make_random(args.seed), f)
+        torch.save(random_teacher(args.format, args.seed), f)
     print(f'wrote a RANDOM {args.format} teacher checkpoint to {args.out}')
 
 

@@ -14,7 +14,8 @@ from mmselfsup.registry import HOOKS
 from ...evaluation.dense_probe import (DenseSplit, dense_features, fit_knn_readout, load_dense_split, read_classes,
                                        score_predictions)
 from ...evaluation.knn import KNN_NEIGHBOURS, KNN_TEMPERATURE, knn_top1
-from ...evaluation.linear_probe import load_images, pooled_features, read_labelled_list
+from ...datasets.image_lists import load_images, read_labelled_list
+from ...evaluation.linear_probe import pooled_features
 from ...fileio import atomic_write
 
 #: Where the results go in the work dir, and the prefix of the scalars.

@@ -9,12 +9,13 @@ from mmengine.logging import print_log
 
 from ...fileio import load_checkpoint_file
 from ...paths import packaged_efficientnet_lite0
-from ...testing import random_checkpoints as makers
-from ...testing.random_checkpoints import RANDOM_TEACHER_KEY
 from ..utils import CheckpointMismatchError
 from ..utils.state_dict import check_finite
 
 StateDict = Dict[str, torch.Tensor]
+#: Set in checkpoints with random weights (:mod:`mmpcd.testing`, ``tools/misc/make_random_teacher.py`` for demos):
+#: loading one warns.
+RANDOM_TEACHER_KEY = 'mmpcd_random_teacher'
 
 
 def _found(mapping: Mapping) -> list:
@@ -139,15 +140,11 @@ class TeacherFormat:
         read: Splits a checkpoint of the layout into the backbone's and the
             projection head's state dicts (:class:`CheckpointMismatchError`
             on another layout).
-        make_random: ``make_random(seed)`` builds a checkpoint of the layout
-            with random weights from the real architecture (tests, demos,
-            benchmarks; :mod:`mmpcd.testing`).
         packaged: For a layout whose file a Python package ships, returns
             that file's path (``teacher_ckpt=None`` loads it); else None.
     """
     name: str
     read: Callable[[Mapping], Tuple[StateDict, StateDict]]
-    make_random: Callable[[int], Dict]
     packaged: Optional[Callable[[], str]] = None
 
 
@@ -155,15 +152,14 @@ class TeacherFormat:
 TEACHER_FORMATS: Dict[str, TeacherFormat] = {
     f.name: f
     for f in (
-        TeacherFormat('mocov3', _mocov3_resnet, makers.mocov3_resnet50),
-        TeacherFormat('mocov3_vit', _mocov3_vit, makers.mocov3_vit_base),
-        TeacherFormat('swav', _swav, makers.swav_resnet50),
-        TeacherFormat('swav_prototypes', _swav_prototypes, makers.swav_resnet50),
-        TeacherFormat('byol', _byol, makers.byol_resnet50),
-        TeacherFormat('byol_airl', _byol_airl, makers.byol_airl_resnet50),
-        TeacherFormat('barlowtwins', _barlowtwins, makers.barlowtwins_resnet50),
-        TeacherFormat('efficientnet_lite0', _efficientnet_lite0, makers.efficientnet_lite0,
-                      packaged_efficientnet_lite0),
+        TeacherFormat('mocov3', _mocov3_resnet),
+        TeacherFormat('mocov3_vit', _mocov3_vit),
+        TeacherFormat('swav', _swav),
+        TeacherFormat('swav_prototypes', _swav_prototypes),
+        TeacherFormat('byol', _byol),
+        TeacherFormat('byol_airl', _byol_airl),
+        TeacherFormat('barlowtwins', _barlowtwins),
+        TeacherFormat('efficientnet_lite0', _efficientnet_lite0, packaged_efficientnet_lite0),
     )
 }
 

@@ -14,11 +14,12 @@ from typing import Dict
 from mmengine.config import Config
 
 from ..analysis import list_images, load_model, load_raw_images
+from ..evaluation.embeddings import pooled_val_features
 from ..paths import REPO_ROOT
 from ..visualization.embeddings import draw_embeddings
 from ..visualization.erf import draw_erfs
 from ..visualization.feature_maps import draw_feature_maps
-from . import distillation_benchmark as bench
+from . import distillation as bench
 
 #: COCO val images and their resolution for the feature maps and the ERF (7 x 7 ``layer4`` maps, as at 224 px
 #: in the paper's figures; the students were trained at 64 px).
@@ -71,8 +72,10 @@ def figures(work_dir: str, results: dict, prefix: str, seed: int = 0) -> Dict[st
     shares = draw_feature_maps([(m, 'backbone') for m in students.values()], images[:FEATURE_MAP_IMAGES],
                                f'{prefix}_feature_maps.png')
     numbers['feature_maps'] = {title: values.tolist() for title, values in shares.items()}
-    numbers['tsne'] = draw_embeddings([(random, 'backbone'), *[(m, 'backbone') for m in students.values()], teacher],
-                                      osp.join(REPO_ROOT, data_root), results['size'], f'{prefix}_tsne.png')
+    measured = pooled_val_features([(random, 'backbone'), *[(m, 'backbone') for m in students.values()], teacher],
+                                   osp.join(REPO_ROOT, data_root), results['size'])
+    draw_embeddings(*measured, f'{prefix}_tsne.png')
+    numbers['tsne'] = measured.numbers
     erf_models = [(random, 'backbone'), (random, 'student')]
     if 'PCD' in students:
         erf_models += [(students['PCD'], 'backbone'), (students['PCD'], 'student')]

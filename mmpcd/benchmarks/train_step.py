@@ -26,6 +26,7 @@ from ..models import pixel_contrast_loss, pixel_contrast_loss_dense
 from ..models.algorithms.widths import follow_teacher
 from ..models.teachers import TEACHER_FORMATS
 from ..paths import REPO_ROOT
+from ..testing import random_teacher
 
 #: The losses compared: the memory-efficient one and the straightforward one.
 LOSSES = dict(efficient=pixel_contrast_loss, straightforward=pixel_contrast_loss_dense)
@@ -136,7 +137,7 @@ def benchmark_teacher(cfg: Config, work_dir: str) -> Optional[str]:
     if teacher_format.packaged is not None:
         return None
     path = osp.join(work_dir, 'teacher.pth.tar')
-    torch.save(teacher_format.make_random(0), path)
+    torch.save(random_teacher(teacher_format.name, 0), path)
     return path
 
 

@@ -24,10 +24,10 @@ from PIL import Image
 
 from ..paths import REPO_ROOT
 from ..visualization.dense import plot_dense_predictions, plot_miou_bars
-from .dense_probe import (KNN_NEIGHBOURS, KNN_TEMPERATURE, PIXELS_PER_IMAGE, broadcast_pooled, dense_features,
+from ..evaluation.dense_probe import (KNN_NEIGHBOURS, KNN_TEMPERATURE, PIXELS_PER_IMAGE, broadcast_pooled, dense_features,
                           dense_probe, load_dense_split, read_classes)
-from .distillation_benchmark import build_model, mean_std, released_teacher_map, run_dir_name, student_map, train
-from .linear_probe import L2_GRID
+from .distillation import build_model, mean_std, released_teacher_map, run_dir_name, student_map, train
+from ..evaluation.linear_probe import L2_GRID
 
 DATA_ROOT = osp.join(REPO_ROOT, 'data', 'pets_mini')
 PCD_CONFIGS = osp.join(REPO_ROOT, 'configs', 'pcd', 'dense_cpu')

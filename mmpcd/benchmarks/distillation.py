@@ -23,7 +23,8 @@ from mmengine.config import Config
 from ..models.builder import build_model
 from ..paths import REPO_ROOT
 from ..visualization import chance_loss, plot_loss_curves
-from .linear_probe import linear_probe, load_images, pooled_features, read_labelled_list
+from ..datasets.image_lists import load_images, read_labelled_list
+from ..evaluation.linear_probe import linear_probe, pooled_features
 
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'pcd', 'cpu')
 #: Rows that pre-train a student: label -> config.

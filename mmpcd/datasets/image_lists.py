@@ -1,0 +1,39 @@
+"""Labelled image lists and images loaded whole at a square size: what the probes and the analysis tools read."""
+import os.path as osp
+from typing import List, Sequence, Tuple
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+def read_labelled_list(list_file: str, image_root: str) -> Tuple[List[str], torch.Tensor]:
+    """The images and labels of an ImageNet-style list (``relative/path label`` a line).
+
+    Raises:
+        FileNotFoundError: the list, or an image it names, does not exist.
+        ValueError: a line has no integer label.
+    """
+    if not osp.isfile(list_file):
+        raise FileNotFoundError(f'labelled image list {list_file} does not exist')
+    paths, labels = [], []
+    with open(list_file) as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            parts = line.split()
+            if len(parts) != 2 or not parts[1].lstrip('-').isdigit():
+                raise ValueError(f'{list_file}:{number}: expected "relative/path label", got {line.strip()!r}')
+            path = osp.join(image_root, parts[0])
+            if not osp.isfile(path):
+                raise FileNotFoundError(f'{list_file}:{number} names {path}, which does not exist')
+            paths.append(path)
+            labels.append(int(parts[1]))
+    return paths, torch.tensor(labels)
+
+
+def load_images(paths: Sequence[str], size: int, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """Images resized (bicubic) to ``size`` x ``size``, RGB, normalized with mean / std (0-255 scale): (N, 3, s, s)."""
+    batch = np.stack([np.asarray(Image.open(p).convert('RGB').resize((size, size), Image.BICUBIC)) for p in paths])
+    images = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
+    return (images - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)

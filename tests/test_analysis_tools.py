@@ -21,9 +21,9 @@ from torch import nn
 
 from mmpcd.analysis import (effective_receptive_field, list_images, load_model, load_raw_images, mass_centre,
                             mass_radius, pca, rankme, read_training_log, support)
+from mmpcd.benchmarks.distillation_figures import last_checkpoint
 from mmpcd.datasets.image_lists import read_labelled_list
 from mmpcd.evaluation import linear_probe, pooled_features
-from mmpcd.benchmarks.distillation_figures import last_checkpoint
 from mmpcd.models.necks.pixel_mhsa import PixelMHSA
 from mmpcd.visualization import embed_2d, pca_rgb
 from mmpcd.visualization.figure import PANEL_PX

@@ -1,11 +1,13 @@
-"""The CPU distillation benchmark reports what it measured (mmpcd/evaluation/{linear_probe,distillation_benchmark}.py).
+"""The CPU benchmarks report what they measured (mmpcd/evaluation/linear_probe.py, mmpcd/benchmarks/distillation.py).
 
 - The probe's L2 penalty is chosen on the train split alone: no val labels or features can change it (and a
   val-aware choice, written here, is caught by the same check).
 - A run starts from the ``init.pth`` it was given: the weights entering its first step are those of the file, not
   those its ``--seed`` would build (the run goes through ``bench.train``'s own command line).
 - The table prints each row's own random initialisation beside it.
-- A finished run is reused only if it was made with the config and the init it is reused for.
+- A finished run is reused only if it was made with the config (its content), the init and the model code it is
+  reused for; an unfinished one is resumed, its log kept.
+- The linear fits give the same bits at any thread count.
 """
 import os
 import os.path as osp
@@ -259,3 +261,89 @@ def test_table_prints_each_rows_own_random_init():
         assert any(row in line and mean in line for line in lines), (row, mean, lines)
     for row in ('SEED', 'DisCo'):
         assert not any(row in line and means['PCD'] in line for line in lines), row
+
+
+def test_a_run_is_keyed_by_its_configs_content_not_its_path(tiny_run, monkeypatch, tmp_path):
+    """A config file elsewhere that resolves to the same config reuses the finished run; the same file edited (another
+    lr, or an edit of a base it inherits) is another run: run_key.json holds the resolved config's digest, not its
+    path."""
+    monkeypatch.setattr(bench.subprocess, 'run', no_training)
+    same = tmp_path / 'same.py'
+    same.write_text(f'_base_ = [{CONFIG!r}]\n')
+    assert bench.train(str(same), tiny_run['run_dir'], TRAIN_SEED, tiny_run['init_ckpt'], TINY, 1) == tiny_run['last']
+    edited = tmp_path / 'edited.py'
+    edited.write_text(f'_base_ = [{CONFIG!r}]\noptim_wrapper = dict(optimizer=dict(lr=0.3))\n')
+    assert_not_silently_reused(
+        lambda: bench.train(str(edited), tiny_run['run_dir'], TRAIN_SEED, tiny_run['init_ckpt'], TINY, 1),
+        tiny_run['run_dir'])
+
+
+def test_the_key_holds_the_model_code_it_builds(tiny_run):
+    """The model code digest covers the files of the classes the config builds (the algorithm, its heads and necks,
+    the teacher) and the shared losses, and changes when one of them does."""
+    files = bench.model_code_files(tiny_run['cfg'].model)
+    names = {osp.relpath(f, osp.dirname(osp.dirname(bench.__file__))) for f in files}
+    assert {
+        'models/algorithms/pcd.py', 'models/heads/pixel_contrast_head.py', 'models/necks/pixel_mhsa.py',
+        'models/teachers/frozen_teacher.py', 'models/losses/pixel_contrast_loss.py'
+    } <= names, names
+    assert 'models/algorithms/seed.py' not in names
+    assert bench.files_digest(files) != bench.files_digest(files[:-1])
+
+
+def test_an_unfinished_run_is_resumed_and_its_log_kept(tiny_run, monkeypatch, tmp_path):
+    """A rerun of a run stopped before its last epoch resumes it (--resume from its last checkpoint, no load_from of
+    the init) and appends to its train.log; a run with nothing saved starts from the init and writes a new log."""
+    commands = []
+
+    def record(cmd, **kwargs):
+        if not is_train_command(cmd):
+            return REAL_RUN(cmd, **kwargs)
+        commands.append(cmd)
+        kwargs['stdout'].write('second part\n')
+        with open(osp.join(cmd[cmd.index('--work-dir') + 1], 'last_checkpoint'), 'w') as f:
+            f.write(tiny_run['last'])
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(bench.subprocess, 'run', record)
+    run_dir = tmp_path / 'run'
+    run_dir.mkdir()
+    for name in ('run_key.json', 'last_checkpoint'):
+        (run_dir / name).write_text(open(osp.join(tiny_run['run_dir'], name)).read())
+    (run_dir / 'train.log').write_text('first part\n')
+    bench.train(CONFIG, str(run_dir), TRAIN_SEED, tiny_run['init_ckpt'], TINY, max_epochs=2)  # it stopped at 1 of 2
+    (cmd, ) = commands
+    assert cmd[cmd.index('--resume') + 1] == tiny_run['last']
+    assert not any(arg.startswith('load_from=') for arg in cmd)
+    assert (run_dir / 'train.log').read_text() == 'first part\nsecond part\n'
+    fresh = tmp_path / 'fresh'
+    fresh.mkdir()
+    (fresh / 'train.log').write_text('an old log\n')
+    bench.train(CONFIG, str(fresh), TRAIN_SEED, tiny_run['init_ckpt'], TINY, max_epochs=1)
+    assert '--resume' not in commands[1] and f'load_from={tiny_run["init_ckpt"]}' in commands[1]
+    assert (fresh / 'train.log').read_text() == 'second part\n'
+
+
+def test_the_linear_fits_give_the_same_bits_at_any_thread_count():
+    """The dense readout's and the probe's fits run on one thread inside: called from 1 or 2 threads, the weights,
+    standardisation and chosen L2 are bit-identical (the broadcast control had moved by 0.8 mIoU between 1 and 2
+    threads)."""
+    from mmpcd.evaluation.dense_probe import fit_linear_readout
+    gen = torch.Generator().manual_seed(0)
+    features = torch.randn(12, 64, 4, 4, generator=gen)
+    labels = [torch.randint(0, 3, (16, 16), generator=gen) for _ in range(12)]
+    x, y = probe_train_split()
+    threads = torch.get_num_threads()
+    fits = []
+    try:
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            fits.append((fit_linear_readout(features, labels, 3, per_image=32), fit_logistic_regression(x, y, 3, 0.01)))
+    finally:
+        torch.set_num_threads(threads)
+    (readout_1, probe_1), (readout_2, probe_2) = fits
+    assert readout_1.l2 == readout_2.l2
+    for a, b in zip(readout_1[:3], readout_2[:3]):
+        assert torch.equal(a, b)
+    assert torch.equal(probe_1, probe_2)
+    assert torch.get_num_threads() == threads

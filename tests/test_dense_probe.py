@@ -9,9 +9,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from mmpcd.evaluation.dense_probe import (IGNORE, KnnReadout, confusion_matrix, dense_probe, fit_knn_readout,
-                                          fit_linear_readout, load_dense_split, patch_label_distributions, read_classes,
-                                          read_label, sample_pixels, segmentation_scores, upsampled, upsampled_at)
+from mmpcd.datasets.dense_labels import IGNORE, read_classes, read_label
+from mmpcd.evaluation.dense_probe import (KnnReadout, confusion_matrix, dense_probe, fit_knn_readout,
+                                          fit_linear_readout, load_dense_split, patch_label_distributions,
+                                          sample_pixels, segmentation_scores, upsampled, upsampled_at)
 from mmpcd.paths import REPO_ROOT
 
 PETS = osp.join(REPO_ROOT, 'data', 'pets_mini')

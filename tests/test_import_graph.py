@@ -118,11 +118,19 @@ def test_no_import_circle_between_subpackages():
 #: exporters), what measures it (evaluation; the figures beside it, which draw numbers and compute none), the training
 #: engine that runs both, and at the top the benchmarks that orchestrate training runs.
 FLOORS = {
-    'paths': 0, 'fileio': 0, 'config_literals': 0, 'version': 0, 'compat': 1,
+    'paths': 0,
+    'fileio': 0,
+    'config_literals': 0,
+    'version': 0,
+    'compat': 1,
     'datasets': 2,
     'models': 3,
-    'analysis': 4, 'testing': 4, 'export': 4, 'downstream': 4,
-    'evaluation': 5, 'visualization': 5,
+    'analysis': 4,
+    'testing': 4,
+    'export': 4,
+    'downstream': 4,
+    'evaluation': 5,
+    'visualization': 5,
     'engine': 6,
     'apis': 7,
     'benchmarks': 8,

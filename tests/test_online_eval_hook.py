@@ -12,9 +12,9 @@ import torch
 from mmengine.logging import MessageHub
 from mmengine.visualization import Visualizer
 
+from mmpcd.benchmarks.distillation import ProbeData, student_map
 from mmpcd.engine import OnlineEvalHook
 from mmpcd.evaluation.dense_probe import fit_knn_readout, load_dense_split, score_predictions
-from mmpcd.benchmarks.distillation import ProbeData, student_map
 from mmpcd.evaluation.knn import knn_top1
 from mmpcd.evaluation.linear_probe import pooled_features
 from mmselfsup.models import SelfSupDataPreprocessor

@@ -9,8 +9,9 @@ random initialisation, the teacher's own backbone map (the ceiling) and the
 teacher's pooled vector broadcast to every pixel (what an image-level signal
 can tell a pixel).
 
-Probe results are cached in each run's folder, so a rerun of the same work
-dir trains and probes only what is missing.
+Probe results are cached in each run's folder, keyed by the sha256 of the
+probed weights and the probe's settings, so a rerun of the same work dir
+trains and probes only what is missing.
 """
 import json
 import os
@@ -22,12 +23,13 @@ import torch
 from mmengine.config import Config
 from PIL import Image
 
+from ..datasets.dense_labels import read_classes
+from ..evaluation.dense_probe import (KNN_NEIGHBOURS, KNN_TEMPERATURE, PIXELS_PER_IMAGE, broadcast_pooled,
+                                      dense_features, dense_probe, load_dense_split)
+from ..evaluation.linear_probe import L2_GRID
 from ..paths import REPO_ROOT
 from ..visualization.dense import plot_dense_predictions, plot_miou_bars
-from ..evaluation.dense_probe import (KNN_NEIGHBOURS, KNN_TEMPERATURE, PIXELS_PER_IMAGE, broadcast_pooled, dense_features,
-                          dense_probe, load_dense_split, read_classes)
-from .distillation import build_model, mean_std, released_teacher_map, run_dir_name, student_map, train
-from ..evaluation.linear_probe import L2_GRID
+from .distillation import mean_std, released_teacher_map, run_dir_name, save_init, state_digest, student_map, train
 
 DATA_ROOT = osp.join(REPO_ROOT, 'data', 'pets_mini')
 PCD_CONFIGS = osp.join(REPO_ROOT, 'configs', 'pcd', 'dense_cpu')
@@ -151,14 +153,11 @@ def run(work_dir: str, rows: Dict[str, str], seeds: Dict[str, Sequence[int]],
             if seed not in seeds[row]:
                 continue
             run_dir = osp.join(work_dir, run_dir_name(row, seed))
-            os.makedirs(run_dir, exist_ok=True)
-            model = build_model(cfgs[row], seed)
-            init_ckpt = osp.join(run_dir, 'init.pth')
-            torch.save(dict(state_dict=model.state_dict(), meta=dict(seed=seed)), init_ckpt)
+            model, init_ckpt = save_init(cfgs[row], run_dir, seed)
             first_seed = seed == seeds[row][0]
             init_scores[row].append(
-                probe_once(RANDOM, osp.join(run_dir, 'init_dense_probe.json'), f'seed {seed}', student_map(model),
-                           first_seed and row == first_row))
+                probe_once(RANDOM, osp.join(run_dir, 'init_dense_probe.json'), state_digest(model.state_dict()),
+                           student_map(model), first_seed and row == first_row))
             if row == first_row:
                 scores[RANDOM].append(init_scores[row][-1])
                 teacher_map = released_teacher_map(model)
@@ -166,11 +165,12 @@ def run(work_dir: str, rows: Dict[str, str], seeds: Dict[str, Sequence[int]],
                     for name, feature_map in ((TEACHER, teacher_map), (BROADCAST, broadcast_pooled(teacher_map))):
                         scores[name].append(
                             probe_once(name, osp.join(work_dir, f'{run_dir_name(name, 0)}_dense_probe.json'),
-                                       osp.relpath(config, REPO_ROOT), feature_map, True))
+                                       state_digest(model.teacher.state_dict()), feature_map, True))
             last = train(config, run_dir, seed, init_ckpt, options, cfgs[row].train_cfg.max_epochs)
             model.load_state_dict(torch.load(last, map_location='cpu', weights_only=True)['state_dict'])
             scores[row].append(
-                probe_once(row, osp.join(run_dir, 'dense_probe.json'), last, student_map(model), first_seed))
+                probe_once(row, osp.join(run_dir, 'dense_probe.json'), state_digest(model.state_dict()),
+                           student_map(model), first_seed))
             with open(osp.join(run_dir, 'loss_curve.json')) as f:
                 curve = json.load(f)
             losses[row].append(curve['losses'])

@@ -9,22 +9,23 @@ initialisation each run starts from (the same seed, the same
 pooled backbone features, the ceiling.
 """
 import hashlib
+import inspect
 import json
 import os
 import os.path as osp
 import statistics
 import subprocess
 import sys
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
 
+from ..datasets.image_lists import load_images, read_labelled_list
+from ..evaluation.linear_probe import linear_probe, pooled_features
 from ..models.builder import build_model
 from ..paths import REPO_ROOT
 from ..visualization import chance_loss, plot_loss_curves
-from ..datasets.image_lists import load_images, read_labelled_list
-from ..evaluation.linear_probe import linear_probe, pooled_features
 
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'pcd', 'cpu')
 #: Rows that pre-train a student: label -> config.
@@ -85,57 +86,148 @@ def run_dir_name(row: str, seed: int) -> str:
 RUN_KEY = 'run_key.json'
 
 
-def run_key(config: str, seed: int, init_ckpt: str, options: Dict[str, object]) -> dict:
-    """What a benchmark run is: its config (relative to the repository), seed, options and the sha256 of the
-    initial weights it starts from."""
-    state = torch.load(init_ckpt, map_location='cpu', weights_only=True)['state_dict']
+def save_init(cfg: Config, run_dir: str, seed: int) -> Tuple[torch.nn.Module, str]:
+    """The row's model built at ``seed`` (its random init) and the checkpoint ``run_dir/init.pth`` of it, which
+    the run starts from (``load_from``)."""
+    os.makedirs(run_dir, exist_ok=True)
+    model = build_model(cfg, seed)
+    init_ckpt = osp.join(run_dir, 'init.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(seed=seed)), init_ckpt)
+    return model, init_ckpt
+
+
+def state_digest(state: Mapping[str, torch.Tensor]) -> str:
+    """sha256 of a state dict's tensors: names, dtypes, shapes and values, in name order."""
     digest = hashlib.sha256()
     for name in sorted(state):
-        digest.update(name.encode())
+        digest.update(f'{name} {state[name].dtype} {tuple(state[name].shape)}'.encode())
         digest.update(state[name].contiguous().numpy().tobytes())
-    return dict(config=osp.relpath(osp.abspath(config), REPO_ROOT), seed=seed,
-                options={k: str(v)
-                         for k, v in sorted(options.items())}, init_sha256=digest.hexdigest())
+    return digest.hexdigest()
+
+
+#: Project code that builds every benchmark model, beside the model's own classes.
+SHARED_MODEL_CODE = ('mmpcd/models/builder.py', )
+
+
+def source_files(entries: Sequence[str]) -> List[str]:
+    """The ``.py`` files of ``entries`` (files or folders, relative to the repository), sorted."""
+    files = []
+    for entry in entries:
+        path = osp.join(REPO_ROOT, entry)
+        files += [path] if osp.isfile(path) else [
+            osp.join(root, name) for root, _, names in os.walk(path) for name in names if name.endswith('.py')
+        ]
+    return sorted(files)
+
+
+def files_digest(files: Sequence[str]) -> str:
+    """sha256 of files' paths (relative to the repository) and contents."""
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(osp.relpath(file, REPO_ROOT).encode())
+        with open(file, 'rb') as f:
+            digest.update(f.read())
+    return digest.hexdigest()
+
+
+def model_code_files(model_cfg: dict) -> List[str]:
+    """The project's source files a model config's result depends on: the modules of the classes it builds (each
+    ``type``, nested, looked up in mmselfsup's registry, with the project's classes they derive from), the project
+    modules whose classes and functions those modules import (the teacher, the losses, the width rules), and
+    :data:`SHARED_MODEL_CODE`."""
+    from mmselfsup.registry import MODELS
+
+    files = set(source_files(SHARED_MODEL_CODE))
+
+    def project_file(obj: object) -> Optional[str]:
+        module = getattr(obj, '__module__', None) or ''
+        return osp.abspath(inspect.getsourcefile(obj)) if module.split('.')[0] == 'mmpcd' else None
+
+    def add_class(cls: type) -> None:
+        for base in cls.__mro__:
+            if project_file(base):
+                files.add(project_file(base))
+                files.update(f for f in map(project_file, (v for v in vars(sys.modules[base.__module__]).values()
+                                                           if inspect.isclass(v) or inspect.isfunction(v))) if f)
+
+    def visit(node: object) -> None:
+        if isinstance(node, dict):
+            cls = MODELS.get(node['type']) if isinstance(node.get('type'), str) else None
+            if inspect.isclass(cls):
+                add_class(cls)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                visit(value)
+
+    visit(model_cfg)
+    return sorted(files)
+
+
+def run_key(config: str, seed: int, init_ckpt: str, options: Dict[str, object]) -> dict:
+    """What decides a benchmark run's result: the content of its config resolved with its options (sha256 of the
+    text mmengine prints, so an edit of the file or of a base it inherits changes it, and a copy elsewhere does not),
+    its seed, the sha256 of the initial weights it starts from (:func:`state_digest`) and of the project's model code
+    it builds (:func:`model_code_files`) with torch's version. The config's path is kept for the message only."""
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(options)
+    state = torch.load(init_ckpt, map_location='cpu', weights_only=True)['state_dict']
+    code = files_digest(model_code_files(cfg.model)) + f' torch {torch.__version__}'
+    return dict(config_sha256=hashlib.sha256(cfg.pretty_text.encode()).hexdigest(), seed=seed,
+                init_sha256=state_digest(state), model_code_sha256=hashlib.sha256(code.encode()).hexdigest(),
+                config=osp.relpath(osp.abspath(config), REPO_ROOT))
 
 
 def train(config: str, work_dir: str, seed: int, init_ckpt: str, options: Dict[str, object], max_epochs: int) -> str:
     """Run ``tools/train.py`` from ``init_ckpt``; the path of its last checkpoint.
 
     A run of ``work_dir`` that already ended at ``max_epochs`` is reused, not
-    repeated, when it is the run asked for: the same config, seed, options and
-    initial weights (:func:`run_key`, kept in ``work_dir/run_key.json`` when
-    the run starts).
+    repeated, when it is the run asked for (:func:`run_key`: the same config
+    content, seed, initial weights and model code; kept in
+    ``work_dir/run_key.json`` when the run starts). An unfinished run of the
+    same key is resumed from its last checkpoint (``--resume``), its
+    ``train.log`` continued.
 
     Raises:
-        RuntimeError: the training failed, or ``work_dir`` holds a finished run
-            of something else (named, with the difference).
+        RuntimeError: the training failed, or ``work_dir`` holds a run (finished
+            or not) of something else (named, with what differs).
     """
     key = run_key(config, seed, init_ckpt, options)
     done_file, key_file = osp.join(work_dir, 'last_checkpoint'), osp.join(work_dir, RUN_KEY)
+    last = None
     if osp.isfile(done_file):
         with open(done_file) as f:
             last = f.read().strip()
-        if osp.isfile(last) and torch.load(last, map_location='cpu', weights_only=True)['meta']['epoch'] == max_epochs:
-            stored = None
-            if osp.isfile(key_file):
-                with open(key_file) as f:
-                    stored = json.load(f)
-            if stored != key:
-                differ = [k for k in key if stored is None or stored.get(k) != key[k]]
-                raise RuntimeError(
-                    f'{work_dir} holds a finished run ({last}) that is not the one asked for: its {", ".join(differ)} '
-                    f'differ ({key_file}: {stored}; asked: {key}). Use another --work-dir, or remove {work_dir} to '
-                    'train it again')
+    if last and osp.isfile(last):
+        stored = None
+        if osp.isfile(key_file):
+            with open(key_file) as f:
+                stored = json.load(f)
+        finished = torch.load(last, map_location='cpu', weights_only=True)['meta']['epoch'] == max_epochs
+        if {k: v
+                for k, v in (stored or {}).items() if k != 'config'} != {k: v
+                                                                         for k, v in key.items() if k != 'config'}:
+            differ = [k for k in key if k != 'config' and (stored is None or stored.get(k) != key[k])]
+            raise RuntimeError(
+                f'{work_dir} holds a {"finished" if finished else "started"} run ({last}) that is not the one asked '
+                f'for: its {", ".join(differ)} differ ({key_file}: {stored}; asked: {key}). Use another --work-dir, or '
+                f'remove {work_dir} to train it again')
+        if finished:
             print(f'{work_dir}: reusing its finished run ({last})', flush=True)
             return last
-    with open(key_file, 'w') as f:
-        json.dump(key, f)
+        print(f'{work_dir}: resuming its unfinished run from {last}', flush=True)
+    else:
+        last = None
+        with open(key_file, 'w') as f:
+            json.dump(key, f)
     cmd = [
         sys.executable,
         osp.join(REPO_ROOT, 'tools', 'train.py'), config, '--work-dir', work_dir, '--seed',
-        str(seed), '--cfg-options', f'load_from={init_ckpt}', *[f'{k}={v}' for k, v in options.items()]
+        str(seed), *(['--resume', last] if last else []), '--cfg-options',
+        *([] if last else [f'load_from={init_ckpt}']), *[f'{k}={v}' for k, v in options.items()]
     ]
-    with open(osp.join(work_dir, 'train.log'), 'w') as log:
+    with open(osp.join(work_dir, 'train.log'), 'a' if last else 'w') as log:
         done = subprocess.run(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
     if done.returncode:
         raise RuntimeError(f'training failed (exit {done.returncode}): {" ".join(cmd)}; see {work_dir}/train.log')
@@ -166,10 +258,7 @@ def run(work_dir: str, seeds: Sequence[int], rows: Dict[str, str], options: Opti
     for seed in seeds:
         for row, config in rows.items():
             run_dir = osp.join(work_dir, run_dir_name(row, seed))
-            os.makedirs(run_dir, exist_ok=True)
-            model = build_model(cfgs[row], seed)
-            init_ckpt = osp.join(run_dir, 'init.pth')
-            torch.save(dict(state_dict=model.state_dict(), meta=dict(seed=seed)), init_ckpt)
+            model, init_ckpt = save_init(cfgs[row], run_dir, seed)
             # each row's own random init: the parts built around the backbone draw other random numbers before it
             init_top1[row].append(probe.top1(student_map(model)))
             if row == next(iter(rows)):

@@ -18,19 +18,16 @@ accuracy against label maps at their own size (label 255 is ignored):
   the softmax(cosine / 0.02)-weighted mean of the distributions of its 30
   nearest bank patches, upsampled bilinearly to the label size.
 """
-import os
-import os.path as osp
 from typing import Callable, Dict, Iterator, List, NamedTuple, Sequence, Tuple
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from ..datasets.dense_labels import IGNORE, dense_pairs, read_label
 from ..datasets.image_lists import load_images
-from .linear_probe import L2_GRID, fit_logistic_regression
+from .linear_probe import L2_GRID, fit_logistic_regression, one_thread
 
-IGNORE = 255
 #: Hummingbird's neighbours and softmax temperature (open-hummingbird-eval's defaults).
 KNN_NEIGHBOURS, KNN_TEMPERATURE = 30, 0.02
 #: Labelled pixels drawn per train image to fit the linear readout, and the cross-validation folds of its L2 penalty.
@@ -44,42 +41,6 @@ class DenseSplit(NamedTuple):
     paths: List[str]
 
 
-def read_classes(data_root: str) -> List[str]:
-    """The class names of ``data_root/classes.txt`` (one a line, the line index is the label)."""
-    path = osp.join(data_root, 'classes.txt')
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path} does not exist: a dense data set needs classes.txt, one class name a line, '
-                                'the line index being the label value')
-    with open(path) as f:
-        return [line.strip() for line in f if line.strip()]
-
-
-def read_label(path: str, image_size: Tuple[int, int], num_classes: int) -> torch.Tensor:
-    """A label PNG as a long tensor (H, W), checked against its image.
-
-    Args:
-        path: The PNG, one class id a pixel (mode ``L`` or ``P``).
-        image_size: ``(width, height)`` of its image.
-        num_classes: Valid ids are ``0 .. num_classes - 1`` and :data:`IGNORE`.
-
-    Raises:
-        ValueError: the label is not single-channel, not the image's size, or holds other values.
-    """
-    label = Image.open(path)
-    if label.mode not in ('L', 'P'):
-        raise ValueError(f'label {path} has mode {label.mode}: expected a single-channel PNG of class ids (mode L or '
-                         'P); convert it, e.g. PIL Image.convert("L") of an id map')
-    if label.size != image_size:
-        raise ValueError(f'label {path} is {label.size[0]}x{label.size[1]} but its image is '
-                         f'{image_size[0]}x{image_size[1]}: labels must have their image\'s size')
-    values = np.asarray(label)
-    bad = np.setdiff1d(np.unique(values), [*range(num_classes), IGNORE])
-    if bad.size:
-        raise ValueError(f'label {path} holds values {bad.tolist()}: expected 0..{num_classes - 1} (classes.txt) '
-                         f'or {IGNORE} (ignored)')
-    return torch.from_numpy(values.astype(np.int64))
-
-
 def load_dense_split(data_root: str, split: str, size: int, mean: Sequence[float], std: Sequence[float],
                      num_classes: int) -> DenseSplit:
     """The images of ``data_root/split/images/*.jpg`` and their labels ``split/labels/*.png``.
@@ -87,21 +48,12 @@ def load_dense_split(data_root: str, split: str, size: int, mean: Sequence[float
     Raises:
         FileNotFoundError: the folder is empty or missing, or an image has no label.
     """
-    image_dir, label_dir = osp.join(data_root, split, 'images'), osp.join(data_root, split, 'labels')
-    names = sorted(n for n in os.listdir(image_dir)
-                   if n.lower().endswith(('.jpg', '.jpeg', '.png'))) if osp.isdir(image_dir) else []
-    if not names:
-        raise FileNotFoundError(f'no images in {image_dir}: a dense split is {split}/images/*.jpg with '
-                                f'{split}/labels/*.png of the same stem')
-    paths, labels = [], []
-    for name in names:
-        image_path = osp.join(image_dir, name)
-        label_path = osp.join(label_dir, osp.splitext(name)[0] + '.png')
-        if not osp.isfile(label_path):
-            raise FileNotFoundError(f'image {image_path} has no label: expected {label_path}')
+    pairs = dense_pairs(data_root, split)
+    labels = []
+    for image_path, label_path in pairs:
         with Image.open(image_path) as image:
             labels.append(read_label(label_path, image.size, num_classes))
-        paths.append(image_path)
+    paths = [image_path for image_path, _ in pairs]
     return DenseSplit(load_images(paths, size, mean, std), labels, paths)
 
 
@@ -212,10 +164,12 @@ def fit_linear_readout(features: torch.Tensor, labels: Sequence[torch.Tensor], n
     """The linear readout of train maps, its L2 penalty chosen from :data:`L2_GRID` by ``folds``-fold
     cross-validation over train images (the mIoU of the held-out images' sampled pixels); no val data is seen.
 
-    Fitted in float32 (L-BFGS in float64 takes 3x as long for the same predictions on these sizes).
+    Fitted in float32 (L-BFGS in float64 takes 3x as long for the same predictions on these sizes), on one thread
+    (:func:`~.linear_probe.one_thread`): the same readout whatever the caller's thread count.
     """
     x, y, image = sample_pixels(features.float(), labels, per_image)
-    mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
+    with one_thread():
+        mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
     x = (x - mean) / std
     fold_of = image % folds
 

@@ -41,9 +41,9 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
-from mmpcd.benchmarks.train_step import (LOSSES, PARTS, benchmark_teacher, device, device_augment_path,
-                                                   head_cfg, matmul_rate, measure_end_to_end, measure_loss,
-                                                   measure_pipeline, measure_step, table)
+from mmpcd.benchmarks.train_step import (LOSSES, PARTS, benchmark_teacher, device, device_augment_path, head_cfg,
+                                         matmul_rate, measure_end_to_end, measure_loss, measure_pipeline, measure_step,
+                                         table)
 
 LAYOUTS = {'default': False, 'channels-last': True}
 

@@ -11,10 +11,10 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from mmselfsup.registry import HOOKS
-from ...evaluation.dense_probe import (DenseSplit, dense_features, fit_knn_readout, load_dense_split, read_classes,
-                                       score_predictions)
-from ...evaluation.knn import KNN_NEIGHBOURS, KNN_TEMPERATURE, knn_top1
+from ...datasets.dense_labels import read_classes
 from ...datasets.image_lists import load_images, read_labelled_list
+from ...evaluation.dense_probe import DenseSplit, dense_features, fit_knn_readout, load_dense_split, score_predictions
+from ...evaluation.knn import KNN_NEIGHBOURS, KNN_TEMPERATURE, knn_top1
 from ...evaluation.linear_probe import pooled_features
 from ...fileio import atomic_write
 

@@ -98,7 +98,7 @@ def download_checkpoint(url: str) -> str:
     return path
 
 
-def load_url_checkpoint(url: str, map_location: Any = None) -> Any:
+def load_from_url(url: str, map_location: Any = None) -> Any:
     """mmengine's loader of ``http://`` and ``https://`` checkpoints, safe: the file is downloaded
     (:func:`download_checkpoint`) and read by :func:`load_checkpoint_file`, ``weights_only=True``.
 
@@ -114,15 +114,15 @@ def load_url_checkpoint(url: str, map_location: Any = None) -> Any:
     return load_checkpoint_file(download_checkpoint(url), f'checkpoint {url}, downloaded to', map_location=map_location)
 
 
-def load_model_zoo_checkpoint(filename: str, map_location: Any = None) -> Any:
+def load_from_model_zoo(filename: str, map_location: Any = None) -> Any:
     """mmengine's loader of ``torchvision://`` (``modelzoo://``), ``open-mmlab://`` (``openmmlab://``) and
     ``mmcls://`` checkpoints, safe: the name is looked up in mmengine's tables as mmengine does, and the file loaded
-    by :func:`load_url_checkpoint` (or, for an ``open-mmlab`` entry that is a path, :func:`load_local_checkpoint`
+    by :func:`load_from_url` (or, for an ``open-mmlab`` entry that is a path, :func:`load_local_checkpoint`
     under mmengine's home).
 
     Raises:
         KeyError: mmengine's table has no such name.
-        OSError, CheckpointLoadError: As :func:`load_url_checkpoint`.
+        OSError, CheckpointLoadError: As :func:`load_from_url`.
     """
     scheme, name = filename.split('://', 1)
     if scheme in ('torchvision', 'modelzoo'):
@@ -137,11 +137,11 @@ def load_model_zoo_checkpoint(filename: str, map_location: Any = None) -> Any:
                        f'{", ".join(sorted(urls)[:3])}); fix the name, or give a local path or an http(s) URL')
     if not urls[name].startswith(('http://', 'https://')):  # open-mmlab: a file under mmengine's home
         return load_local_checkpoint(osp.join(_get_mmengine_home(), urls[name]), map_location)
-    checkpoint = load_url_checkpoint(urls[name], map_location)
+    checkpoint = load_from_url(urls[name], map_location)
     return _process_mmcls_checkpoint(checkpoint) if scheme == 'mmcls' else checkpoint
 
 
-def refuse_checkpoint_scheme(filename: str, map_location: Any = None) -> Any:
+def load_from_unsupported_scheme(filename: str, map_location: Any = None) -> Any:
     """mmengine's ``pavi://``, ``s3://`` and ``petrel://`` schemes: refused, naming the file and what to do.
 
     Their clients (SenseTime's pavi and petrel) are not part of this stack, so no safe loader for them could be
@@ -158,12 +158,13 @@ def refuse_checkpoint_scheme(filename: str, map_location: Any = None) -> Any:
 
 #: Every scheme of mmengine's ``CheckpointLoader`` (mmengine/runner/checkpoint.py), with the loader that replaces
 #: mmengine's: each reads through :func:`load_checkpoint_file` (``weights_only=True``) or refuses. Installed by
-#: :mod:`mmpcd.compat` when mmpcd is imported.
+#: :mod:`mmpcd.compat` when mmpcd is imported. (Named ``load_from_*`` as mmengine's: its log names the loader by the
+#: rest of the name, ``Loads checkpoint by url backend``.)
 CHECKPOINT_SCHEMES: Dict[Union[str, Tuple[str, ...]], Callable[[str, Any], Any]] = {
     '': load_local_checkpoint,
-    ('http://', 'https://'): load_url_checkpoint,
-    ('modelzoo://', 'torchvision://', 'open-mmlab://', 'openmmlab://', 'mmcls://'): load_model_zoo_checkpoint,
-    ('pavi://', r'(\S+\:)?s3://', r'(\S+\:)?petrel://'): refuse_checkpoint_scheme,
+    ('http://', 'https://'): load_from_url,
+    ('modelzoo://', 'torchvision://', 'open-mmlab://', 'openmmlab://', 'mmcls://'): load_from_model_zoo,
+    ('pavi://', r'(\S+\:)?s3://', r'(\S+\:)?petrel://'): load_from_unsupported_scheme,
 }
 
 
@@ -224,6 +225,6 @@ def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
 
 __all__ = [
     'CheckpointLoadError', 'check_new_output', 'load_checkpoint_file', 'load_local_checkpoint', 'download_checkpoint',
-    'load_url_checkpoint', 'load_model_zoo_checkpoint', 'refuse_checkpoint_scheme', 'CHECKPOINT_SCHEMES', 'same_file',
+    'load_from_url', 'load_from_model_zoo', 'load_from_unsupported_scheme', 'CHECKPOINT_SCHEMES', 'same_file',
     'atomic_write'
 ]

@@ -212,7 +212,7 @@ def export_options(checkpoint: str, norm_rescale: bool, prefix: Optional[str] = 
             (its ``meta.norm_rescale``): rescaling again would compound it.
     """
     loaded = load_checkpoint_file(checkpoint, 'checkpoint to fine-tune')
-    meta = loaded.get('meta', {}) if isinstance(loaded.get('meta'), dict) else {}
+    meta = loaded.get('meta') if isinstance(loaded.get('meta'), dict) else {}
     if prefix is None:
         prefix = 'backbone.' if any(k.startswith('backbone.') for k in loaded.get('state_dict', loaded)) else ''
         if not prefix:

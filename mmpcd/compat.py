@@ -15,8 +15,13 @@
   of the checkpoints mmpcd writes.
 * mmengine loads local checkpoints (``load_from``, resume, ``Pretrained``)
   with a bare ``torch.load``: an unreadable file gives torch's raw error,
-  which advises ``weights_only=False``. They are read through
-  :func:`mmpcd.fileio.load_local_checkpoint` instead, which names the file.
+  which advises ``weights_only=False``; and URLs (``http(s)://``,
+  ``torchvision://``, ``open-mmlab://``, ``mmcls://``) with
+  ``torch.hub.load_state_dict_from_url``, whose ``weights_only`` is False: a
+  downloaded file ran the code pickled in it. Every scheme of its
+  ``CheckpointLoader`` is read through the loaders of
+  :data:`mmpcd.fileio.CHECKPOINT_SCHEMES` instead, ``weights_only=True``,
+  naming the file.
 """
 import numpy as np
 import torch
@@ -24,7 +29,7 @@ from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from mmselfsup.registry import LOOPS, RUNNER_CONSTRUCTORS, RUNNERS
-from .fileio import load_local_checkpoint
+from .fileio import CHECKPOINT_SCHEMES
 
 _BUILTIN_STATISTICS = ('min', 'max', 'current', 'mean')
 
@@ -50,7 +55,8 @@ def apply() -> None:
         registry._imported = True
     HistoryBuffer.__getstate__ = _history_buffer_getstate
     HistoryBuffer.__setstate__ = _history_buffer_setstate
-    CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, force=True)
+    for prefixes, loader in CHECKPOINT_SCHEMES.items():
+        CheckpointLoader.register_scheme(prefixes=prefixes, loader=loader, force=True)
     torch.serialization.add_safe_globals([
         # by the names pickle records, numpy 1 and 2 (the objects live in numpy.core._multiarray_umath)
         *[(getattr(np.core.multiarray, name), f'{module}.multiarray.{name}') for name in ('_reconstruct', 'scalar')

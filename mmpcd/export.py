@@ -1,9 +1,12 @@
 """Turn a PCD training checkpoint into a student backbone that other codebases load."""
+import contextlib
 import math
+import os.path as osp
 import re
 import warnings
-from typing import IO, Any, Dict, List, Optional
+from typing import IO, Any, Dict, Iterator, List, Optional
 
+import mmengine.registry.registry
 import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope
@@ -25,15 +28,19 @@ def extract_backbone(checkpoint: dict, prefix: str = 'backbone.', source: str = 
         source: The checkpoint's name, for the messages.
 
     Raises:
-        KeyError: No key starts with ``prefix``.
+        KeyError: No key starts with ``prefix``; the message names the
+            checkpoint, its first keys, and ``--prefix ''`` for a checkpoint
+            that holds the backbone alone.
         NonFiniteWeightsError: A tensor of the module holds nan or inf (the
             run that wrote it diverged): such a student is never exported.
     """
     state_dict = checkpoint.get('state_dict', checkpoint)
     backbone = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
     if not backbone:
-        raise KeyError(f'no key starts with {prefix!r}; is this a training checkpoint of tools/train.py? '
-                       f'keys found: {list(state_dict)[:5]}')
+        raise KeyError(f'{source}: no key starts with {prefix!r} (keys found: {", ".join(list(state_dict)[:5])}). A '
+                       "training checkpoint of tools/train.py holds the student under 'backbone.'; for a checkpoint "
+                       'that holds the backbone alone (an export of export_student.py, a torchvision state dict), '
+                       "pass --prefix ''")
     check_finite(
         backbone, f'the {prefix!r} module of {source}',
         'The run that wrote it diverged: nothing was exported. Export an earlier checkpoint of the run, '
@@ -47,6 +54,26 @@ def _bn_after(conv: str) -> str:
     parent, _, name = conv.rpartition('.')
     name = str(int(name) + 1) if name.isdigit() else re.sub(r'^conv', 'bn', name)
     return f'{parent}.{name}' if parent else name
+
+
+def export_meta(checkpoint: dict, source: str, algorithm: Optional[str], norm_rescale: Optional[float]) -> dict:
+    """The ``meta`` of an mmdet-format export of ``checkpoint``: its file name, the algorithm that trained it and the
+    NormRescale scale of its tensors.
+
+    For an export of an export (``--prefix ''``), what the first export
+    records carries over: its algorithm, where none is known now, and its
+    NormRescale, multiplied by ``norm_rescale``: the tensors hold both.
+
+    Args:
+        checkpoint: The loaded checkpoint.
+        source: Its path.
+        algorithm: The algorithm of its config (:func:`algorithm`), or None.
+        norm_rescale: The NormRescale scale applied now, or None.
+    """
+    before = checkpoint.get('meta') if isinstance(checkpoint.get('meta'), dict) else {}
+    scales = [s for s in (before.get('norm_rescale'), norm_rescale) if s is not None]
+    return dict(source=osp.basename(source), algorithm=algorithm or before.get('algorithm'),
+                norm_rescale=math.prod(scales) if scales else None)
 
 
 def check_scale(scale: float) -> float:
@@ -154,6 +181,51 @@ def checkpoint_config_value(checkpoint: dict, key: str, source: str = 'the check
     return value
 
 
+#: A ``type`` that mmengine's registries resolve without importing anything: a name, or ``scope.name``.
+TYPE_NAME = re.compile(r'(?:(?P<scope>[A-Za-z_]\w*)\.)?[A-Za-z_]\w*')
+
+
+def check_registered_types(cfg: Any, source: str, key: str = 'model.backbone') -> None:
+    """Refuse in ``cfg`` (nested dicts and lists) every ``type`` and ``_scope_`` that would make mmengine's registry
+    import a module: a ``type`` is a registered name, optionally after the scope of a registry that exists.
+
+    mmengine's ``Registry.get`` imports ``{scope}.registry`` for an unknown
+    scope (that is the package ``scope``, whose ``__init__`` runs) and falls
+    back to ``get_object_from_string`` for a name it lacks, which imports any
+    module and returns any object: ``type='os.system', command='...'`` runs a
+    shell command. A config taken from a checkpoint can hold that.
+
+    Args:
+        cfg: The config (a ``model.backbone``).
+        source: Where it comes from, for the message.
+        key: Its key, for the message.
+
+    Raises:
+        ValueError: A ``type`` that is not a string ``Name`` or ``scope.Name``
+            with a scope of mmengine's registry tree, or a ``_scope_`` that is
+            not such a scope; the message names its key.
+    """
+    scopes = {mmengine.registry.MODELS.scope, *mmengine.registry.MODELS.children}
+    if isinstance(cfg, dict):
+        for name, value in cfg.items():
+            if name == 'type':
+                match = TYPE_NAME.fullmatch(value) if isinstance(value, str) else None
+                allowed = match is not None and match['scope'] in {None, *scopes}
+            else:
+                allowed = name != '_scope_' or value in scopes
+            if not allowed:
+                known = ', '.join(sorted(scopes))
+                wanted = (f'the name of a registered module (Name, or scope.Name with a scope of {known})'
+                          if name == 'type' else f"a scope of mmengine's registries ({known})")
+                raise ValueError(f'{source}: {key}.{name}={value!r} is not {wanted}: mmengine would import a module to '
+                                 'find it, and a config from a checkpoint may name any code there. Pass the training '
+                                 'config with --config')
+            check_registered_types(value, source, f'{key}.{name}')
+    elif isinstance(cfg, (list, tuple)):
+        for index, value in enumerate(cfg):
+            check_registered_types(value, source, f'{key}[{index}]')
+
+
 def backbone_config(checkpoint: dict, config: Optional[str] = None, source: str = 'the checkpoint') -> ConfigDict:
     """The student backbone's config: ``model.backbone`` of ``config``, or of the config that the checkpoint holds
     (parsed, never executed: :func:`checkpoint_config_value`).
@@ -168,7 +240,9 @@ def backbone_config(checkpoint: dict, config: Optional[str] = None, source: str 
     Raises:
         KeyError: No config is given and the checkpoint holds none, or its
             config has no ``model.backbone``.
-        ValueError: The checkpoint's ``model.backbone`` is not a literal.
+        ValueError: The checkpoint's ``model.backbone`` is not a literal, or
+            names a module that is not registered
+            (:func:`check_registered_types`).
     """
     if config is not None:
         return Config.fromfile(config).model.backbone
@@ -176,6 +250,7 @@ def backbone_config(checkpoint: dict, config: Optional[str] = None, source: str 
     if backbone is None:
         raise KeyError(f'{source} holds no config (meta["cfg"], which tools/train.py writes): pass the training '
                        'config with --config to say which backbone the tensors belong to')
+    check_registered_types(backbone, f'{source}: the config it holds (meta["cfg"])')
     return ConfigDict(backbone)
 
 
@@ -187,14 +262,33 @@ def algorithm(checkpoint: dict, config: Optional[str] = None, source: str = 'the
     return checkpoint_config_value(checkpoint, 'model.type', source)
 
 
+@contextlib.contextmanager
+def registered_names_only() -> Iterator[None]:
+    """While inside, mmengine's registries find only the names they hold: their fallback to
+    ``get_object_from_string`` (which imports any module named by a ``type``) finds nothing, and the build fails
+    with mmengine's ``KeyError`` naming the type."""
+    fallback = mmengine.registry.registry.get_object_from_string
+    mmengine.registry.registry.get_object_from_string = lambda name: None
+    try:
+        yield
+    finally:
+        mmengine.registry.registry.get_object_from_string = fallback
+
+
 def build_backbone(cfg: ConfigDict, backbone: StateDict, source: str = 'the checkpoint') -> nn.Module:
     """The backbone of ``cfg`` (mmselfsup's registry) holding the tensors ``backbone``, in eval mode.
 
+    Only names that the registries hold are built
+    (:func:`registered_names_only`): ``cfg`` may come from a checkpoint
+    (:func:`backbone_config` checks it first).
+
     Raises:
+        KeyError: A ``type`` is not in the registry that builds it
+            (mmengine's message).
         CheckpointMismatchError: ``backbone`` does not fit the built module
             (the message names every missing, unexpected or misshaped key).
     """
-    with DefaultScope.overwrite_default_scope('mmselfsup'):
+    with DefaultScope.overwrite_default_scope('mmselfsup'), registered_names_only():
         module = MODELS.build(cfg)
     load_state_dict_strict(module, backbone, source, f'the student backbone {cfg.get("type")} of the config')
     module.eval()  # mmcls' ResNet.train returns None, not the module
@@ -233,6 +327,7 @@ def to_onnx(backbone: nn.Module, f: IO[bytes], opset_version: int = 17) -> List[
 
 
 __all__ = [
-    'algorithm', 'extract_backbone', 'check_scale', 'norm_rescale', 'to_torchvision', 'to_detectron2',
-    'backbone_config', 'checkpoint_config_value', 'build_backbone', 'to_onnx'
+    'algorithm', 'extract_backbone', 'export_meta', 'check_scale', 'norm_rescale', 'to_torchvision', 'to_detectron2',
+    'backbone_config', 'checkpoint_config_value', 'check_registered_types', 'registered_names_only', 'build_backbone',
+    'to_onnx'
 ]

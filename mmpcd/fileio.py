@@ -3,10 +3,14 @@ import contextlib
 import os
 import os.path as osp
 import re
+import urllib.parse
 import uuid
-from typing import IO, Any, Iterator
+from typing import IO, Any, Callable, Dict, Iterator, Tuple, Union
 
 import torch
+from mmengine.dist import get_dist_info
+from mmengine.runner.checkpoint import (_get_mmengine_home, _process_mmcls_checkpoint, get_deprecated_model_names,
+                                        get_external_models, get_mmcls_models, get_torchvision_models)
 
 
 class CheckpointLoadError(RuntimeError):
@@ -18,6 +22,8 @@ def _load_failure(err: Exception) -> str:
     text = str(err)
     if 'WeightsUnpickler error:' in text:  # an unsupported operand or a global that is not allowed
         text = re.split(r'Please use|Check the documentation', text.split('WeightsUnpickler error:', 1)[1])[0]
+    elif 'Trying to load unsupported GLOBAL' in text:  # a global of a module torch blocks (os, posix, subprocess...)
+        text = re.search(r'Trying to load unsupported GLOBAL[^\n]*', text)[0]
     text = ' '.join(text.split())
     return re.split(r'(?<=\.) ', text)[0].rstrip('.') or type(err).__name__
 
@@ -67,6 +73,99 @@ def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
     return load_checkpoint_file(filename, 'checkpoint', map_location=map_location)
+
+
+def download_checkpoint(url: str) -> str:
+    """The local copy of ``url`` in torch.hub's cache (``<torch.hub.get_dir()>/checkpoints``, where mmengine's and
+    torch's own URL loaders keep it), downloaded if absent; in a distributed run rank 0 downloads it first.
+
+    Raises:
+        OSError: The download failed; the message names the URL.
+    """
+    path = osp.join(torch.hub.get_dir(), 'checkpoints', osp.basename(urllib.parse.urlparse(url).path))
+    rank, world_size = get_dist_info()
+    if rank > 0:
+        torch.distributed.barrier()  # rank 0 downloads
+    if not osp.exists(path):
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        try:
+            torch.hub.download_url_to_file(url, path, progress=os.isatty(2))
+        except OSError as err:
+            raise OSError(f'cannot download the checkpoint {url}: {err}. Check the address and the network, or '
+                          'download the file yourself and give its local path') from err
+    if rank == 0 and world_size > 1:
+        torch.distributed.barrier()
+    return path
+
+
+def load_from_url(url: str, map_location: Any = None) -> Any:
+    """mmengine's loader of ``http://`` and ``https://`` checkpoints, safe: the file is downloaded
+    (:func:`download_checkpoint`) and read by :func:`load_checkpoint_file`, ``weights_only=True``.
+
+    mmengine's own (``load_from_http``) calls ``torch.hub.load_state_dict_from_url``, whose ``weights_only`` is
+    False: a file at a URL, or one planted in the download cache, ran the code pickled in it.
+
+    Raises:
+        OSError: The download failed.
+        CheckpointLoadError: The file holds more than tensors and
+            containers, or is not a readable checkpoint; the URL and the
+            cached file are named.
+    """
+    return load_checkpoint_file(download_checkpoint(url), f'checkpoint {url}, downloaded to', map_location=map_location)
+
+
+def load_from_model_zoo(filename: str, map_location: Any = None) -> Any:
+    """mmengine's loader of ``torchvision://`` (``modelzoo://``), ``open-mmlab://`` (``openmmlab://``) and
+    ``mmcls://`` checkpoints, safe: the name is looked up in mmengine's tables as mmengine does, and the file loaded
+    by :func:`load_from_url` (or, for an ``open-mmlab`` entry that is a path, :func:`load_local_checkpoint`
+    under mmengine's home).
+
+    Raises:
+        KeyError: mmengine's table has no such name.
+        OSError, CheckpointLoadError: As :func:`load_from_url`.
+    """
+    scheme, name = filename.split('://', 1)
+    if scheme in ('torchvision', 'modelzoo'):
+        urls = get_torchvision_models()
+    elif scheme == 'mmcls':
+        urls = get_mmcls_models()
+    else:
+        urls = get_external_models()
+        name = get_deprecated_model_names().get(name, name)
+    if name not in urls:
+        raise KeyError(f'{filename}: mmengine\'s table of {scheme}:// checkpoints has no {name!r} (it has, e.g., '
+                       f'{", ".join(sorted(urls)[:3])}); fix the name, or give a local path or an http(s) URL')
+    if not urls[name].startswith(('http://', 'https://')):  # open-mmlab: a file under mmengine's home
+        return load_local_checkpoint(osp.join(_get_mmengine_home(), urls[name]), map_location)
+    checkpoint = load_from_url(urls[name], map_location)
+    return _process_mmcls_checkpoint(checkpoint) if scheme == 'mmcls' else checkpoint
+
+
+def load_from_unsupported_scheme(filename: str, map_location: Any = None) -> Any:
+    """mmengine's ``pavi://``, ``s3://`` and ``petrel://`` schemes: refused, naming the file and what to do.
+
+    Their clients (SenseTime's pavi and petrel) are not part of this stack, so no safe loader for them could be
+    tested; mmengine's own call ``torch.load`` on what they fetch.
+
+    Raises:
+        CheckpointLoadError: Always.
+    """
+    raise CheckpointLoadError(f'cannot load the checkpoint {filename}: mmpcd reads every checkpoint with '
+                              'torch.load(weights_only=True) through its own loaders, and has none for pavi://, s3:// '
+                              'or petrel:// (their clients are not part of this stack). Copy the file to local disk '
+                              '(or an http(s) server) and give that path')
+
+
+#: Every scheme of mmengine's ``CheckpointLoader`` (mmengine/runner/checkpoint.py), with the loader that replaces
+#: mmengine's: each reads through :func:`load_checkpoint_file` (``weights_only=True``) or refuses. Installed by
+#: :mod:`mmpcd.compat` when mmpcd is imported. (Named ``load_from_*`` as mmengine's: its log names the loader by the
+#: rest of the name, ``Loads checkpoint by url backend``.)
+CHECKPOINT_SCHEMES: Dict[Union[str, Tuple[str, ...]], Callable[[str, Any], Any]] = {
+    '': load_local_checkpoint,
+    ('http://', 'https://'): load_from_url,
+    ('modelzoo://', 'torchvision://', 'open-mmlab://', 'openmmlab://', 'mmcls://'): load_from_model_zoo,
+    ('pavi://', r'(\S+\:)?s3://', r'(\S+\:)?petrel://'): load_from_unsupported_scheme,
+}
 
 
 def same_file(a: str, b: str) -> bool:
@@ -125,6 +224,7 @@ def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
 
 
 __all__ = [
-    'CheckpointLoadError', 'check_new_output', 'load_checkpoint_file', 'load_local_checkpoint', 'same_file',
+    'CheckpointLoadError', 'check_new_output', 'load_checkpoint_file', 'load_local_checkpoint', 'download_checkpoint',
+    'load_from_url', 'load_from_model_zoo', 'load_from_unsupported_scheme', 'CHECKPOINT_SCHEMES', 'same_file',
     'atomic_write'
 ]

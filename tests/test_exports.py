@@ -215,9 +215,9 @@ def test_failed_export_leaves_the_existing_output(training_checkpoint, tmp_path,
     with monkeypatch.context() as patch:
         patch.setattr(torch, 'save', fail_halfway)
         with pytest.raises(OSError, match='No space left'):
-            export_here(patch, training_checkpoint, str(out))
+            export_here(patch, training_checkpoint, str(out), '--force')
     assert out.read_bytes() == b'previous export' and os.listdir(tmp_path) == ['student.pth']
-    export_here(monkeypatch, training_checkpoint, str(out))
+    export_here(monkeypatch, training_checkpoint, str(out), '--force')
     assert 'conv1.weight' in torch.load(out, weights_only=True)['state_dict']
     assert os.listdir(tmp_path) == ['student.pth']
 
@@ -253,9 +253,9 @@ def test_export_names_the_algorithm_that_trained_it(training_checkpoint, tmp_pat
     torch.save(checkpoint, with_cfg)
     export_here(monkeypatch, with_cfg, out)
     assert torch.load(out, weights_only=True)['meta']['algorithm'] == expected
-    export_here(monkeypatch, training_checkpoint, out, '--config', osp.join(REPO, config))
+    export_here(monkeypatch, training_checkpoint, out, '--config', osp.join(REPO, config), '--force')
     assert torch.load(out, weights_only=True)['meta']['algorithm'] == expected
-    export_here(monkeypatch, training_checkpoint, out)  # no config anywhere: unknown, not a guess
+    export_here(monkeypatch, training_checkpoint, out, '--force')  # no config anywhere: unknown, not a guess
     assert torch.load(out, weights_only=True)['meta']['algorithm'] is None
 
 
@@ -274,3 +274,101 @@ def test_the_config_a_checkpoint_holds_is_parsed_never_run(training_checkpoint, 
     with pytest.raises(ValueError, match=f'{hostile}: {key} in the config it holds .* not a literal value .*--config'):
         export_here(monkeypatch, str(hostile), str(out), '--to', to)
     assert not marker.exists() and not out.exists()
+
+
+# Issue 33: no code from a checkpoint's config, no output replaced silently, exports of exports
+
+
+def hostile_backbone_checkpoint(training_checkpoint: str, folder, backbone: dict) -> str:
+    """The training checkpoint with ``model.backbone`` of its config (``meta['cfg']``, literals) set to ``backbone``."""
+    checkpoint = torch.load(training_checkpoint, weights_only=True)
+    checkpoint['meta']['cfg'] = f"model = dict(type='PCD', backbone={backbone!r})\n"
+    path = str(folder / 'epoch_1.pth')
+    torch.save(checkpoint, path)
+    return path
+
+
+@pytest.mark.parametrize('backbone, error, message', [
+    (lambda probe, marker: dict(type='os.system', command=f'mkdir {marker}'), ValueError,
+     r"model.backbone.type='os.system' is not the name of a registered module"),
+    (lambda probe, marker: dict(type=probe), KeyError, 'PROBE is not in the mmselfsup::model registry'),
+    (lambda probe, marker: dict(type=f'{probe}.ResNet', depth=18), ValueError,
+     r"model.backbone.type='PROBE.ResNet' is not the name"),
+    (lambda probe, marker: dict(type=f'mmcls.{probe}.ResNet', depth=18), ValueError,
+     r"model.backbone.type='mmcls.PROBE.ResNet' is not"),
+    (lambda probe, marker: dict(type='ResNet', depth=18, _scope_=probe), ValueError,
+     r"model.backbone._scope_='PROBE' is not a scope of mmengine's registries \(mmcls, .*mmselfsup"),
+    (lambda probe, marker: dict(type='ResNet', depth=18, norm_cfg=dict(type='os.system', command=f'mkdir {marker}')),
+     ValueError, r"model.backbone.norm_cfg.type='os.system' is not the name"),
+])
+def test_a_checkpoint_config_builds_only_registered_modules(training_checkpoint, tmp_path, monkeypatch, backbone, error,
+                                                            message):
+    """``--to onnx`` builds ``model.backbone`` of the checkpoint's config: mmengine's registry resolved a dotted
+    ``type`` with ``get_object_from_string`` (``os.system`` ran a shell command), imported ``{scope}.registry`` for an
+    unknown scope (``_scope_`` or ``scope.Name``: the package ``scope`` ran) and imported a module named by an
+    unregistered dotless ``type``. Each is refused, nested ones too, and nothing runs: the probe module, whose import
+    makes a directory, is never imported, no shell command runs and nothing is written."""
+    marker, probe = tmp_path / 'ran', f'mmpcd_probe_{tmp_path.name.replace("-", "_")}'
+    (tmp_path / f'{probe}.py').write_text(f'import os\nos.mkdir({str(marker)!r})\nResNet = None\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    checkpoint = hostile_backbone_checkpoint(training_checkpoint, tmp_path, backbone(probe, marker))
+    out = tmp_path / 'student.onnx'
+    with pytest.raises(error, match=message.replace('PROBE', probe)):
+        export_here(monkeypatch, checkpoint, str(out), '--to', 'onnx')
+    assert not marker.exists() and not out.exists() and probe not in sys.modules
+
+
+def test_registered_names_build_with_or_without_their_scope(training_checkpoint, tmp_path, monkeypatch):
+    """What real configs hold stays allowed: ``mmselfsup.ResNet`` (a scope of the registry tree), nested
+    ``norm_cfg=dict(type='BN')``; mmengine's fallback is back after the build."""
+    checkpoint = hostile_backbone_checkpoint(training_checkpoint, tmp_path,
+                                             dict(type='mmselfsup.ResNet', depth=18, norm_cfg=dict(type='BN')))
+    export_here(monkeypatch, checkpoint, str(tmp_path / 'student.onnx'), '--to', 'onnx')
+    assert (tmp_path / 'student.onnx').stat().st_size > 1e6
+    from mmengine.registry import MODELS as ROOT
+    assert ROOT.get('torch.nn.Identity') is torch.nn.Identity  # the fallback is mmengine's again
+
+
+@pytest.mark.parametrize('to', ['mmdet', 'onnx'])
+def test_an_existing_output_is_replaced_only_with_force(training_checkpoint, tmp_path, monkeypatch, capsys, to):
+    """A kept ``.pth`` or ``.onnx`` stays byte for byte without ``--force`` (exit 2, before anything is read);
+    ``--force`` replaces it."""
+    out = tmp_path / f'kept.{"onnx" if to == "onnx" else "pth"}'
+    out.write_bytes(b'a file someone kept')
+    options = ['--to', to, '--config', osp.join(REPO, 'configs', 'pcd_r18_demo.py')] if to == 'onnx' else []
+    with pytest.raises(SystemExit) as stop:
+        export_here(monkeypatch, training_checkpoint, str(out), *options)
+    assert stop.value.code == 2 and out.read_bytes() == b'a file someone kept'
+    assert (f'error: the output {out} exists (0.0 MiB); it would be replaced by the {to} export of '
+            f'{training_checkpoint}, and what it holds lost: choose another output path, or pass --force to replace it'
+            in capsys.readouterr().err)
+    export_here(monkeypatch, training_checkpoint, str(out), *options, '--force')
+    assert out.read_bytes() != b'a file someone kept' and out.stat().st_size > 1e6
+
+
+def test_an_output_that_is_a_directory_is_named(training_checkpoint, tmp_path, monkeypatch, capsys):
+    with pytest.raises(SystemExit) as stop:
+        export_here(monkeypatch, training_checkpoint, str(tmp_path), '--to', 'detectron2', '--force')
+    assert stop.value.code == 2
+    assert (f'error: the output {tmp_path} is a directory: give the path of the file to write, e.g. '
+            f'{tmp_path / "student.pkl"}' in capsys.readouterr().err)
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_export_is_exported_again_with_an_empty_prefix(training_checkpoint, tmp_path, monkeypatch):
+    """An export holds the backbone alone: the default prefix names ``--prefix ''``; with it the tensors come
+    through unchanged, and the NormRescale the first export records carries over (multiplied by a new one)."""
+    first, again = str(tmp_path / 'student.pth'), str(tmp_path / 'again.pth')
+    export_here(monkeypatch, training_checkpoint, first, '--norm-rescale', '0.25')
+    with pytest.raises(
+            KeyError, match=f"{first}: no key starts with 'backbone.' \\(keys found: conv1.weight, "
+            r'.*for a checkpoint that holds the backbone alone \(an export of export_student.py, .*\), '
+            r"pass --prefix ''"):
+        export_here(monkeypatch, first, again)
+    export_here(monkeypatch, first, again, '--prefix', '')
+    exported, twice = (torch.load(path, weights_only=True) for path in (first, again))
+    assert twice['meta'] == dict(source='student.pth', algorithm=None, norm_rescale=0.25)
+    assert twice['state_dict'].keys() == exported['state_dict'].keys()
+    assert all(torch.equal(v, exported['state_dict'][k]) for k, v in twice['state_dict'].items())
+    export_here(monkeypatch, first, again, '--prefix', '', '--norm-rescale', '0.5', '--force')
+    assert torch.load(again, weights_only=True)['meta']['norm_rescale'] == 0.125

@@ -69,3 +69,21 @@ def test_onnx_export_without_a_config_is_refused(tmp_path, monkeypatch):
     with pytest.raises(KeyError, match='holds no config .* pass the training config with --config'):
         export_here(monkeypatch, checkpoint, str(out), '--to', 'onnx')
     assert not out.exists()
+
+
+def test_an_export_goes_to_onnx_with_an_empty_prefix(tmp_path, monkeypatch):
+    """An export of this tool holds the backbone alone, and no config: ``--to onnx`` names ``--prefix ''`` (before:
+    "no key starts with 'backbone.'; is this a training checkpoint?"), then ``--config``; with both, the graph is
+    the student's."""
+    checkpoint, export, out = (str(tmp_path / name) for name in ('epoch_1.pth', 'student.pth', 'student.onnx'))
+    student = training_checkpoint(checkpoint, with_config=True)
+    export_here(monkeypatch, checkpoint, export)
+    with pytest.raises(KeyError, match=f"{export}: no key starts with 'backbone.' .*pass --prefix ''"):
+        export_here(monkeypatch, export, out, '--to', 'onnx')
+    with pytest.raises(KeyError, match=f'{export} holds no config .* pass the training config with --config'):
+        export_here(monkeypatch, export, out, '--to', 'onnx', '--prefix', '')
+    export_here(monkeypatch, export, out, '--to', 'onnx', '--prefix', '', '--config', CONFIG)
+    x = torch.randn(2, 3, 64, 96)
+    (got, ) = onnxruntime.InferenceSession(out, providers=['CPUExecutionProvider']).run(None, {'image': x.numpy()})
+    with torch.no_grad():
+        assert np.abs(got - student(x)[-1].numpy()).max() < 1e-4

@@ -13,6 +13,7 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 from mmpcd.datasets import BadImageError
+from mmpcd.datasets.image_lists import read_labelled_list
 from mmpcd.engine.config_checks import warn_risky_settings
 from mmpcd.fileio import atomic_write
 from mmpcd.testing import RANDOM_TEACHER_KEY
@@ -128,3 +129,32 @@ def test_make_random_teacher_never_replaces_a_file_without_force(tmp_path, monke
     assert RANDOM_TEACHER_KEY in torch.load(real, weights_only=True)
     make_random_teacher(monkeypatch, str(tmp_path / 'new' / 'teacher.pth'), '--format', 'efficientnet_lite0')
     assert RANDOM_TEACHER_KEY in torch.load(tmp_path / 'new' / 'teacher.pth', weights_only=True)
+
+
+@pytest.mark.parametrize('line', ['../outside.jpg', 'n01/../../outside.jpg', 'ABSOLUTE'])
+@pytest.mark.parametrize('reader', ['ImageFolder', 'read_labelled_list'])
+def test_an_image_list_cannot_leave_its_root(tmp_path, line, reader):
+    """Image lists (``ann_file`` of ImageFolder, the online evaluation's ``meta/*.txt``) name images under their
+    root; an absolute path or ``..`` out of it is refused, naming the list, the line and the fix (before: the image
+    outside the root was read, silently). A ``..`` that stays inside is fine."""
+    root = tmp_path / 'root'
+    (root / 'n01').mkdir(parents=True)
+    (root / 'n01' / 'in.jpg').write_bytes(open(GOOD_JPEG, 'rb').read())
+    (tmp_path / 'outside.jpg').write_bytes(open(GOOD_JPEG, 'rb').read())
+    line = line.replace('ABSOLUTE', str(tmp_path / 'outside.jpg'))
+    listing = root / 'list.txt'
+
+    def read() -> list:
+        if reader == 'ImageFolder':
+            dataset = DATASETS.build(
+                dict(type='ImageFolder', ann_file=str(listing), data_prefix=dict(img_path=str(root)), pipeline=[]))
+            return [dataset.get_data_info(i)['img_path'] for i in range(len(dataset))]
+        return read_labelled_list(str(listing), str(root))[0]
+
+    listing.write_text(f'n01/in.jpg 0\nn01/../n01/in.jpg 1\n\n{line} 0\n')
+    with pytest.raises(
+            ValueError, match=f'{listing}:4: the image {line!r} is outside the image root {root} .*write '
+            'the path relative to it, or move the root to a folder that holds every image of the list'):
+        read()
+    listing.write_text('n01/in.jpg 0\nn01/../n01/in.jpg 1\n')
+    assert [osp.realpath(path) for path in read()] == [str(root / 'n01' / 'in.jpg')] * 2

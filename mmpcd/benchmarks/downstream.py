@@ -23,6 +23,7 @@ from mmengine.registry import MODELS, DefaultScope
 from mmengine.runner.checkpoint import _load_checkpoint
 from mmengine.utils import import_modules_from_strings
 
+from ..fileio import load_checkpoint_file
 from ..models.utils import CheckpointMismatchError, keys_under, mismatch_report
 from ..paths import REPO_ROOT
 
@@ -86,7 +87,22 @@ def pretrained_tensors(init: dict) -> Dict[str, torch.Tensor]:
     return keys_under(checkpoint.get('state_dict', checkpoint.get('model', checkpoint)), prefix)
 
 
-def _fix(path: str, module_cfg: dict, init: dict, found: Dict[str, torch.Tensor]) -> str:
+def missing_parts(expected: Dict[str, torch.Tensor], found: Dict[str, torch.Tensor]) -> List[str]:
+    """The parts of a module (``expected``, its state dict) that a checkpoint's tensors ``found`` lack, coarsest first:
+    whole submodules (``layer4``), whole blocks (``layer3.2``), then single tensors, each with its tensor count."""
+    left = sorted(k for k in expected if k not in found)
+    parts = []
+    for level in (1, 2):
+        for name in sorted({'.'.join(k.split('.')[:level]) for k in left if k.count('.') >= level}):
+            lacking = [k for k in left if k.startswith(f'{name}.')]
+            if not any(k.startswith(f'{name}.') for k in found):
+                parts.append(f'{name} ({len(lacking)} tensors)')
+                left = [k for k in left if k not in lacking]
+    return parts + left
+
+
+def _fix(path: str, module_cfg: dict, init: dict, found: Dict[str, torch.Tensor], expected: Dict[str,
+                                                                                                 torch.Tensor]) -> str:
     """What to do about a checkpoint that leaves the module partly random, from what the checkpoint holds."""
     checkpoint, prefix = init['checkpoint'], init.get('prefix')
     if prefix is None and any(k.startswith('backbone.') for k in found):
@@ -98,8 +114,12 @@ def _fix(path: str, module_cfg: dict, init: dict, found: Dict[str, torch.Tensor]
                 "checkpoint to load (the student backbone of a training checkpoint: 'backbone.'), or remove it "
                 'for an export')
     architecture = ', '.join(f'{k}={module_cfg[k]}' for k in ('type', 'depth', 'arch') if k in module_cfg)
-    return (f'It holds another network than {path} builds ({architecture}), e.g. a ResNet-18 student with depth=34: '
-            f'set {path} to the student\'s architecture, or give the export of a student of this one')
+    lacking = missing_parts(expected, found)
+    shapes = [k for k, v in expected.items() if k in found and found[k].shape != v.shape]
+    what = ([f'it lacks {", ".join(lacking[:8])}{" ..." if len(lacking) > 8 else ""}'] if lacking else
+            []) + ([f'{len(shapes)} of its tensors have another shape there ({shapes[0]}, ...)'] if shapes else [])
+    return (f'Of what {path} builds ({architecture}), {"; and ".join(what)}: the checkpoint holds another network, or '
+            f'part of one. Set {path} to the architecture of the network it holds, or give a checkpoint of this one')
 
 
 def check_pretrained_init(path: str, module_cfg: dict, init: dict) -> None:
@@ -130,7 +150,7 @@ def check_pretrained_init(path: str, module_cfg: dict, init: dict) -> None:
         raise CheckpointMismatchError(
             f'{path}.init_cfg: {init["checkpoint"]} would leave {path} partly random: it fills {loaded} of its '
             f'{len(expected)} tensors (mmengine\'s Pretrained loads what matches and only warns). '
-            f'{_fix(path, module_cfg, init, found)}. Nothing was launched; see {INIT_CFG_DOCS}.{report}')
+            f'{_fix(path, module_cfg, init, found, expected)}. Nothing was launched; see {INIT_CFG_DOCS}.{report}')
 
 
 def check_pretrained_inits(cfg: Config) -> None:
@@ -174,11 +194,49 @@ def run_or_exit(cmd: List[str]) -> None:
         raise SystemExit(status)
 
 
+def export_options(checkpoint: str, norm_rescale: bool, prefix: Optional[str] = None) -> List[str]:
+    """The options of ``export_student.py`` that make a task's student from ``checkpoint``: ``--prefix`` and, where
+    the task wants NormRescale 0.25 and the checkpoint does not record it already, ``--norm-rescale 0.25``.
+
+    Args:
+        checkpoint: A training checkpoint of tools/train.py, or a checkpoint
+            that holds the backbone alone (an export of export_student.py,
+            a torchvision state dict).
+        norm_rescale: Whether the task fine-tunes with NormRescale 0.25.
+        prefix: The student's module in the checkpoint; None: ``'backbone.'``
+            if a key starts with it, else ``''`` (an export; said on stdout).
+
+    Raises:
+        CheckpointLoadError: The file cannot be loaded (weights_only).
+        ValueError: An export made with another NormRescale than the task's
+            (its ``meta.norm_rescale``): rescaling again would compound it.
+    """
+    loaded = load_checkpoint_file(checkpoint, 'checkpoint to fine-tune')
+    meta = loaded.get('meta') if isinstance(loaded.get('meta'), dict) else {}
+    if prefix is None:
+        prefix = 'backbone.' if any(k.startswith('backbone.') for k in loaded.get('state_dict', loaded)) else ''
+        if not prefix:
+            print(f"{checkpoint} holds no key under 'backbone.': taken as the backbone alone (an export), exported "
+                  "again with --prefix ''")
+    done, wanted = meta.get('norm_rescale'), 0.25 if norm_rescale else None
+    if not prefix and wanted and 'norm_rescale' not in meta:
+        print(f'{checkpoint} records no NormRescale (meta.norm_rescale, which export_student.py writes): taken as not '
+              'rescaled, NormRescale 0.25 is applied')
+    if done is not None and done != wanted:
+        raise ValueError(f'{checkpoint} is an export made with NormRescale {done} (its meta.norm_rescale), and this '
+                         f'task fine-tunes with {wanted or "none"}: rescaling again would compound it. Give the '
+                         'training checkpoint, or an export made without --norm-rescale')
+    return ['--prefix', prefix] + (['--norm-rescale', '0.25'] if wanted and done is None else [])
+
+
 def parse_downstream_args(argv: Optional[Sequence[str]] = None, usage: Optional[str] = None) -> argparse.Namespace:
     """The command line of ``tools/benchmarks/run_downstream.py``; ``usage``: its description in ``--help``."""
     parser = argparse.ArgumentParser(description=usage, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('task', choices=sorted(TASKS))
-    parser.add_argument('checkpoint', help='PCD checkpoint of tools/train.py')
+    parser.add_argument('checkpoint', help='PCD checkpoint of tools/train.py, or an export of export_student.py')
+    parser.add_argument(
+        '--prefix', default=None, help="the student's module in the checkpoint (default: 'backbone.' if a key "
+        "starts with it, else '': an export)")
     parser.add_argument('--gpus', type=int, default=8, help='processes (0 or 1: one process, no launcher)')
     parser.add_argument('--seeds', type=int, default=None, help='runs (default: 5 for VOC and Cityscapes, else 1)')
     parser.add_argument('--work-dir', default=None)
@@ -199,6 +257,8 @@ def run_downstream(argv: Optional[Sequence[str]] = None, usage: Optional[str] = 
         metric -> ``dict(mean, std, runs)``.
 
     Raises:
+        CheckpointLoadError, ValueError: the checkpoint cannot be loaded, or
+            is an export with another NormRescale (:func:`export_options`).
         CheckpointMismatchError: a ``Pretrained`` init of the config (with
             ``--cfg-options``) would leave a module partly random; raised
             before any fine-tuning.
@@ -212,8 +272,8 @@ def run_downstream(argv: Optional[Sequence[str]] = None, usage: Optional[str] = 
     student = osp.join(work_dir, 'student.pth')
     run_or_exit([
         sys.executable,
-        osp.join(REPO_ROOT, 'tools', 'model_converters', 'export_student.py'), args.checkpoint, student
-    ] + (['--norm-rescale', '0.25'] if task.norm_rescale else []))
+        osp.join(REPO_ROOT, 'tools', 'model_converters', 'export_student.py'), args.checkpoint, student, '--force'
+    ] + export_options(args.checkpoint, task.norm_rescale, args.prefix))
     options = [f'model.backbone.init_cfg.checkpoint={student}'
                ] + ([f'model.roi_head.shared_head.init_cfg.checkpoint={student}'] if task.c4 else []) + args.cfg_options
     check_pretrained_inits(config_with_options(config, options))

@@ -7,6 +7,7 @@ from mmengine.fileio import list_from_file
 from mmengine.utils import scandir
 
 from mmselfsup.registry import DATASETS
+from .image_lists import listed_image
 
 
 def image_path(line: str) -> str:
@@ -44,8 +45,9 @@ class ImageFolder(BaseDataset):
     to ``img_path`` a line, which may hold spaces; a whole number after it,
     such as a label, is ignored, so ImageNet's ``meta/train.txt`` works; a
     UTF-8 byte-order mark is skipped). An empty or missing folder or list, a
-    directory given as the list, and broken symbolic links in the folder are
-    errors that name them.
+    directory given as the list, a listed path outside the folder (absolute,
+    or ``..`` out of it; the line is named) and broken symbolic links in the
+    folder are errors that name them.
 
     Args:
         data_root: Root that ``ann_file`` and ``data_prefix`` are joined to.
@@ -72,16 +74,22 @@ class ImageFolder(BaseDataset):
             if not osp.isfile(self.ann_file):
                 raise FileNotFoundError(f'image list {self.ann_file} does not exist; fix ann_file or leave it '
                                         'empty to use every image under data_prefix.img_path')
-            names = [image_path(line) for line in list_from_file(self.ann_file, encoding='utf-8-sig') if line.strip()]
+            paths = [
+                listed_image(folder, image_path(line), self.ann_file, number)
+                for number, line in enumerate(list_from_file(self.ann_file, encoding='utf-8-sig'), 1) if line.strip()
+            ]
             where = f'the image list {self.ann_file}'
         else:
             if not osp.isdir(folder):
                 raise FileNotFoundError(f'image folder {folder} does not exist; fix data_root / '
                                         'data_prefix.img_path in train_dataloader.dataset')
             check_links(folder)
-            names = sorted(scandir(folder, self.IMG_EXTENSIONS, recursive=True, case_sensitive=False))
+            paths = [
+                osp.join(folder, name)
+                for name in sorted(scandir(folder, self.IMG_EXTENSIONS, recursive=True, case_sensitive=False))
+            ]
             where = f'the folder {folder} (extensions {", ".join(self.IMG_EXTENSIONS)})'
-        if not names:
+        if not paths:
             raise ValueError(f'no images in {where}: put images there or point train_dataloader.dataset at '
                              'a folder that has some')
-        return [dict(img_path=osp.join(folder, name)) for name in names]
+        return [dict(img_path=path) for path in paths]

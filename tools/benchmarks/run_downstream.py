@@ -4,8 +4,10 @@
     python tools/benchmarks/run_downstream.py cityscapes CKPT --gpus 8 --seeds 5
 
 TASK is one of voc07, voc0712, coco-c4, coco-fpn, cityscapes, linear. The student backbone of CKPT (a
-checkpoint of tools/train.py) is exported with tools/model_converters/export_student.py, with NormRescale 0.25
-for the C4 and FCN tasks (Sec. 4.1); before any fine-tuning, every tensor of the modules that the task's config
+checkpoint of tools/train.py, its student under --prefix, 'backbone.' by default; or an export of
+export_student.py, which has no 'backbone.' key and is taken whole) is exported with
+tools/model_converters/export_student.py, with NormRescale 0.25 for the C4 and FCN tasks (Sec. 4.1) unless the
+export records it already; before any fine-tuning, every tensor of the modules that the task's config
 (with --cfg-options) initialises from the export is checked to be in it, with its shape (a module that would start
 partly random is an error); each seed runs tools/dist_train.sh (or tools/train.py with --gpus 0/1) on the task's
 config in WORK_DIR/seed{N}; the metrics of the final evaluation are read back and printed as a table with their

@@ -22,9 +22,12 @@ import pickle
 
 import torch
 
-from mmpcd.export import (algorithm, backbone_config, build_backbone, check_scale, extract_backbone, norm_rescale,
-                          to_detectron2, to_onnx, to_torchvision)
-from mmpcd.fileio import atomic_write, load_checkpoint_file, same_file
+from mmpcd.export import (algorithm, backbone_config, build_backbone, check_scale, export_meta, extract_backbone,
+                          norm_rescale, to_detectron2, to_onnx, to_torchvision)
+from mmpcd.fileio import atomic_write, check_new_output, load_checkpoint_file, same_file
+
+#: The usual file suffix of each output format.
+OUT_SUFFIX = {'mmdet': '.pth', 'torchvision': '.pth', 'detectron2': '.pkl', 'onnx': '.onnx'}
 
 
 def positive_scale(text: str) -> float:
@@ -38,20 +41,33 @@ def positive_scale(text: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('checkpoint', help='training checkpoint written by tools/train.py')
-    parser.add_argument('out', help='output file (written all at once; never the input checkpoint)')
-    parser.add_argument('--to', choices=['mmdet', 'torchvision', 'detectron2', 'onnx'], default='mmdet')
+    parser.add_argument(
+        'out', help='output file (written all at once; never the input checkpoint, nor an existing '
+        'file without --force)')
+    parser.add_argument('--to', choices=list(OUT_SUFFIX), default='mmdet')
     parser.add_argument(
         '--norm-rescale', type=positive_scale, default=None, metavar='S',
         help='NormRescale: multiply the weights of the convs followed by a BN by S > 0 '
         '(0.25 in the paper for C4 / FCN)')
-    parser.add_argument('--prefix', default='backbone.', help='module to export (the student backbone)')
+    parser.add_argument(
+        '--prefix', default='backbone.', help="module to export (the student backbone; '' for a checkpoint that "
+        'holds the backbone alone, such as an export of this tool)')
     parser.add_argument(
         '--config', default=None, help='--to onnx: the training config whose model.backbone the tensors fit '
         '(default: the config the checkpoint holds)')
+    parser.add_argument('--force', action='store_true', help='replace the output file if it exists')
     args = parser.parse_args()
     if same_file(args.out, args.checkpoint):
         parser.error(f'the output {args.out} is the input checkpoint {args.checkpoint} (the same file); the '
                      'export would replace the training checkpoint: choose another output path')
+    if osp.isdir(args.out):
+        parser.error(f'the output {args.out} is a directory: give the path of the file to write, e.g. '
+                     f'{osp.join(args.out, "student" + OUT_SUFFIX[args.to])}')
+    if not args.force:
+        try:
+            check_new_output(args.out, f'the {args.to} export of {args.checkpoint}')
+        except FileExistsError as err:
+            parser.error(str(err))
     checkpoint = load_checkpoint_file(args.checkpoint, 'training checkpoint')
     backbone = extract_backbone(checkpoint, args.prefix, args.checkpoint)
     if args.norm_rescale is not None:
@@ -67,8 +83,8 @@ def main() -> None:
     elif args.to == 'torchvision':
         exported = to_torchvision(backbone)
     else:
-        meta = dict(source=osp.basename(args.checkpoint), algorithm=algorithm(checkpoint, args.config, args.checkpoint),
-                    norm_rescale=args.norm_rescale)
+        meta = export_meta(checkpoint, args.checkpoint, algorithm(checkpoint, args.config, args.checkpoint),
+                           args.norm_rescale)
         exported = dict(state_dict=backbone, meta=meta)
     with atomic_write(args.out) as f:
         (pickle.dump if args.to == 'detectron2' else torch.save)(exported, f)

@@ -250,7 +250,7 @@ def test_hue_over_all_colours():
 
 @pytest.mark.slow
 def test_hue_over_all_colours_at_every_shift():
-    """As above at each of the 51 shifts ColorJitter(hue=0.1) can draw (about 3 min)."""
+    """As above at each of the 51 shifts ColorJitter(hue=0.1) can draw (7 min on a shared 2-core CPU)."""
     results = {shift: hue_worst_over_all_colours(shift) for shift in HUE_SHIFTS}
     assert all(worst <= 6 and mean < 0.005 for worst, mean in results.values()), results
 

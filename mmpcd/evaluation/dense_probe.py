@@ -16,7 +16,7 @@ accuracy against label maps at their own size (label 255 is ignored):
   ℓ2-normalized train patch features with the label distribution of each
   patch's labelled pixels (255 left out); each val patch takes the
   softmax(cosine / 0.02)-weighted mean of the distributions of its 30 nearest
-  bank patches (open-hummingbird-eval's ``cross_attention``), upsampled
+  bank patches (open-hummingbird-eval's ``_cross_attention``), upsampled
   bilinearly to the label size. Unlike open-hummingbird-eval's evaluation, the
   bank is made from clean resizes, 255 is not counted as background, and the
   mIoU has no Hungarian matching (docs/dense_benchmark.md, "Readouts").

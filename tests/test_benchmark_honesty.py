@@ -1,7 +1,8 @@
 """The CPU benchmarks report what they measured (mmpcd/evaluation/linear_probe.py, mmpcd/benchmarks/distillation.py).
 
 - The probe's L2 penalty is chosen on the train split alone: no val labels or features can change it (and a
-  val-aware choice, written here, is caught by the same check).
+  val-aware choice, written here, is caught by the same check); so is the dense linear readout's
+  (mmpcd/evaluation/dense_probe.py).
 - A run starts from the ``init.pth`` it was given: the weights entering its first step are those of the file, not
   those its ``--seed`` would build (the run goes through ``bench.train``'s own command line).
 - The table prints each row's own random initialisation beside it.
@@ -21,6 +22,8 @@ from mmengine.hooks import Hook
 
 from mmpcd.apis import build_runner, parse_train_args
 from mmpcd.benchmarks import distillation as bench
+from mmpcd.evaluation.dense_probe import (IGNORE, PIXELS_PER_IMAGE, LinearReadout, dense_probe, sample_pixels,
+                                          score_predictions)
 from mmpcd.evaluation.linear_probe import L2_GRID, fit_logistic_regression, linear_probe
 
 REAL_RUN = subprocess.run  # bench.subprocess is the subprocess module: the stand-ins pass other commands on
@@ -85,6 +88,62 @@ def test_probe_penalty_does_not_depend_on_the_val_split():
 def test_the_val_split_check_catches_a_val_aware_choice():
     """The check above fails for a probe that picks the penalty on the val split."""
     assert len(chosen_penalties(val_aware_probe)) > 1
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The dense linear readout's L2 penalty
+
+DENSE_CLASSES = 3
+DenseSplit = Tuple[torch.Tensor, List[torch.Tensor]]
+
+
+def dense_split(count: int, seed: int, noise: float = 1.0) -> DenseSplit:
+    """``count`` maps (6, 4, 4) of 3 overlapping classes, noisy, with 16 x 16 labels (each map cell a 4 x 4 block,
+    5 % of the pixels ignored): the penalty matters for the val mIoU."""
+    gen = torch.Generator().manual_seed(seed)
+    centres = torch.randn(DENSE_CLASSES, 6, generator=torch.Generator().manual_seed(0)) * 0.8
+    maps, labels = [], []
+    for _ in range(count):
+        cells = torch.randint(0, DENSE_CLASSES, (4, 4), generator=gen)
+        maps.append(centres[cells].permute(2, 0, 1) + noise * torch.randn(6, 4, 4, generator=gen))
+        label = cells.repeat_interleave(4, 0).repeat_interleave(4, 1)
+        label[torch.rand(16, 16, generator=gen) < 0.05] = IGNORE
+        labels.append(label)
+    return torch.stack(maps), labels
+
+
+def dense_val_splits(count: int) -> List[DenseSplit]:
+    """Val splits with other maps and labels each, noisier and noisier."""
+    return [dense_split(6, 100 + i, noise=1 + i % 3) for i in range(count)]
+
+
+def readout_at(train: DenseSplit, l2: float) -> LinearReadout:
+    """The dense linear readout fitted on the whole train split's sampled pixels at the penalty ``l2``."""
+    x, y, _ = sample_pixels(train[0].float(), train[1], PIXELS_PER_IMAGE)
+    mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
+    return LinearReadout(fit_logistic_regression((x - mean) / std, y, DENSE_CLASSES, l2, dtype=torch.float32), mean,
+                         std, l2)
+
+
+def val_miou(readout: LinearReadout, val: DenseSplit) -> float:
+    return score_predictions(readout.predict(val[0], [y.shape for y in val[1]]), val[1], DENSE_CLASSES)['miou']
+
+
+def dense_val_aware_l2(train: DenseSplit, val: DenseSplit) -> float:
+    """A dishonest dense readout: the penalty with the best val mIoU (what the benchmark must not do)."""
+    return max(L2_GRID, key=lambda l2: val_miou(readout_at(train, l2), val))
+
+
+def test_dense_readout_penalty_does_not_depend_on_the_val_split():
+    """As the classification probe's test above, for ``dense_probe``'s linear readout: six val splits (other maps,
+    other labels, more noise), one penalty, and the val split scored with the readout fitted on the whole train
+    split at that penalty. The same val splits make a val-aware choice change: the check can fail."""
+    train = dense_split(12, 1)
+    vals = dense_val_splits(6)
+    results = [dense_probe(*train, *val, DENSE_CLASSES)['linear'] for val in vals]
+    assert len({result['l2'] for result in results}) == 1
+    assert results[0]['miou'] == val_miou(readout_at(train, results[0]['l2']), vals[0])
+    assert len({dense_val_aware_l2(train, val) for val in vals}) > 1
 
 
 # ----------------------------------------------------------------------------------------------------------------

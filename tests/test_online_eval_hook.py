@@ -7,10 +7,12 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from mmengine.logging import MessageHub
 from mmengine.visualization import Visualizer
+from PIL import Image
 
 from mmpcd.benchmarks.distillation import ProbeData, student_map
 from mmpcd.engine import OnlineEvalHook
@@ -112,6 +114,110 @@ def test_hook_measures_logs_and_leaves_training_alone(tmp_path, labelled_root, d
     logged = [json.loads(line) for line in (tmp_path / 'vis_data' / 'scalars.json').read_text().splitlines()]
     assert [row['step'] for row in logged] == [0, 2, 3]
     assert set(logged[0]) == {'online_eval/knn_top1', 'online_eval/dense_knn_miou', 'step'}
+
+
+class MeanColour(torch.nn.Module):
+    """A backbone whose one-pixel "map" is each image's mean colour (normalized as the hook normalizes it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.ones(()))  # the hook reads the device of a parameter
+
+    def forward(self, x: torch.Tensor) -> list:
+        return [x.mean(dim=(2, 3), keepdim=True) * self.scale]
+
+
+class ColourStudent(torch.nn.Module):
+    """A model whose images reach the backbone as raw 0-255 RGB values (mean 0, std 1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data_preprocessor = SelfSupDataPreprocessor(mean=(0, 0, 0), std=(1, 1, 1), bgr_to_rgb=True)
+        self.backbone = MeanColour()
+
+
+def solid(path, colour, size: int = 8) -> None:
+    """A ``size`` x ``size`` PNG of one colour (lossless: its resize keeps the colour)."""
+    Image.new('RGB', (size, size), colour).save(path)
+
+
+def label_png(path, counts: dict, size: int = 8) -> None:
+    """An 8 x 8 label PNG whose pixels, in raster order, hold ``counts[value]`` pixels of each value."""
+    values = [value for value, count in counts.items() for _ in range(count)]
+    assert len(values) == size * size
+    Image.fromarray(np.array(values, dtype=np.uint8).reshape(size, size), mode='L').save(path)
+
+
+RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
+
+
+@pytest.fixture
+def hand_case(tmp_path) -> tuple:
+    """Solid-colour images whose k-NN top-1 and dense mIoU are worked out by hand in the test below."""
+    cls = tmp_path / 'cls'
+    for split in ('train', 'val'):
+        os.makedirs(cls / split)
+    os.makedirs(cls / 'meta')
+    # train bank: A red (class 0); B1 green, B2 blue (class 1)
+    for name, colour in (('a', RED), ('b1', GREEN), ('b2', BLUE)):
+        solid(cls / 'train' / f'{name}.png', colour)
+    (cls / 'meta' / 'train.txt').write_text('a.png 0\nb1.png 1\nb2.png 1\n')
+    # val: q1 = (200, 100, 100), class 1; q2 red, class 0; q3 blue, class 0
+    for name, colour in (('q1', (200, 100, 100)), ('q2', RED), ('q3', BLUE)):
+        solid(cls / 'val' / f'{name}.png', colour)
+    (cls / 'meta' / 'val.txt').write_text('q1.png 1\nq2.png 0\nq3.png 0\n')
+
+    dense = tmp_path / 'dense'
+    for split in ('train', 'val'):
+        for folder in ('images', 'labels'):
+            os.makedirs(dense / split / folder)
+    (dense / 'classes.txt').write_text('background\ncat\ndog\n')
+    train = dict(t1=(RED, {1: 48, 0: 16}), t2=(RED, {2: 32, 255: 32}), t3=(BLUE, {0: 64}))
+    val = dict(v1=(RED, {2: 40, 1: 16, 255: 8}), v2=(BLUE, {0: 48, 1: 16}))
+    for split, images in (('train', train), ('val', val)):
+        for name, (colour, counts) in images.items():
+            solid(dense / split / 'images' / f'{name}.png', colour)
+            label_png(dense / split / 'labels' / f'{name}.png', counts)
+    return str(cls), str(dense)
+
+
+def test_scores_against_values_worked_out_by_hand(tmp_path, hand_case):
+    """The hook's k-NN top-1 and dense k-NN mIoU on images whose features (their mean colours) and neighbours can
+    be worked out on paper; no library function computes the expected values.
+
+    k-NN top-1, cosine between mean colours. Bank: A = red (class 0), B1 = green, B2 = blue (class 1).
+
+    - q1 = (200, 100, 100) ~ (2, 1, 1), label 1: cos(q1, A) = 2/sqrt(6) = 0.8165, cos(q1, B1) = cos(q1, B2) =
+      1/sqrt(6) = 0.4082. With k = 3, T = 1: class 0 gets e^0.8165 = 2.263, class 1 gets 2 e^0.4082 = 3.008 -> 1
+      (right). With DINO's k = 20 (all three), T = 0.07: class 0 e^11.66 = 1.2e5, class 1 2 e^5.83 = 680 -> 0.
+    - q2 = red, label 0: cos 1 with A, 0 with B1 and B2. T = 1: e^1 = 2.718 against 2 e^0 = 2 -> 0 (right);
+      T = 0.07: e^14.3 against 2 -> 0 (right).
+    - q3 = blue, label 0: cos 1 with B2 only. T = 1: class 0 e^0 = 1, class 1 e^0 + e^1 = 3.718 -> 1 (wrong);
+      T = 0.07: 1 against 1 + e^14.3 -> 1 (wrong).
+
+    So top-1 = 2/3 = 66.67 % at k = 3, T = 1, and 1/3 = 33.33 % at k = 20, T = 0.07.
+
+    Dense k-NN mIoU (classes background 0, cat 1, dog 2; 8 x 8 solid images, so each map is one patch, upsampled to
+    a constant). Bank, the label shares among each image's labelled pixels (255 left out):
+    t1 red [16, 48, 0] / 64 = [0.25, 0.75, 0]; t2 red [0, 0, 32] / 32 = [0, 0, 1]; t3 blue [1, 0, 0].
+
+    - v1 red: cos 1 with t1 and t2, 0 with t3; softmax(cos / 0.02) gives t1 and t2 e^50 / (2 e^50 + 1) = 0.5 each
+      (t3 e^-50, 2e-22): [0.125, 0.375, 0.5] -> dog for all its pixels: 40 dog (right), 16 cat (wrong), 8 ignored.
+    - v2 blue: t3 alone -> [1, 0, 0], background: 48 background (right), 16 cat (wrong).
+
+    IoU background = 48 / (48 + 16) = 0.75; cat = 0 / 32 = 0; dog = 40 / (40 + 16) = 0.714286;
+    mIoU = (0.75 + 0 + 0.714286) / 3 = 48.81 %.
+    """
+    cls, dense = hand_case
+    runner = fake_runner(ColourStudent(), str(tmp_path), 'online-eval-hand')
+    hook = OnlineEvalHook(data_root=cls, image_size=8, dense_data_root=dense, dense_image_size=8, neighbours=3,
+                          temperature=1.0, at_start=False)
+    values = hook.evaluate(runner, 1)
+    assert values['knn_top1'] == pytest.approx(100 * 2 / 3)
+    assert values['dense_knn_miou'] == pytest.approx(100 * (0.75 + 0 + 40 / 56) / 3)
+    dino = OnlineEvalHook(data_root=cls, image_size=8, at_start=False)  # k = 20, T = 0.07
+    assert dino.evaluate(fake_runner(ColourStudent(), str(tmp_path), 'online-eval-hand-dino'),
+                         1)['knn_top1'] == pytest.approx(100 / 3)
 
 
 def test_resumed_run_keeps_the_earlier_epochs(tmp_path, labelled_root):

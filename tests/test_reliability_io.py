@@ -4,7 +4,10 @@ import os
 import os.path as osp
 import runpy
 import stat
+import struct
 import sys
+import warnings
+import zlib
 
 import numpy as np
 import pytest
@@ -12,13 +15,13 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 
-from mmpcd.datasets import BadImageError
+from mmpcd.datasets import BadImageError, CorruptImageWarning
 from mmpcd.datasets.image_lists import read_labelled_list
 from mmpcd.engine.config_checks import warn_risky_settings
 from mmpcd.fileio import atomic_write
 from mmpcd.testing import RANDOM_TEACHER_KEY
 from mmpcd.visualization import plot_loss_curves
-from mmselfsup.registry import DATASETS
+from mmselfsup.registry import DATASETS, TRANSFORMS
 
 from conftest import REPO
 
@@ -48,6 +51,59 @@ def test_bad_image_is_named_at_load_time(tmp_path, kind, reason, backend):
     with pytest.raises(BadImageError, match=f'bad image file {bad}: {reason}.*Replace it') as info:
         dataset[1]
     assert info.value.__cause__ is not None
+
+
+def zeroed_middle_jpeg() -> bytes:
+    """GOOD_JPEG with its middle third zeroed: libjpeg decodes it with "Corrupt JPEG data: ...", gray and garbled."""
+    good = open(GOOD_JPEG, 'rb').read()
+    third = len(good) // 3
+    return good[:third] + bytes(third) + good[2 * third:]
+
+
+def huge_png(side: int = 33000) -> bytes:
+    """A ``side`` x ``side`` RGB PNG of 57 bytes: its header chunk, an empty data chunk and the end chunk (OpenCV
+    checks the declared size before it reads the data)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+
+    return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', side, side, 8, 2, 0, 0, 0)) +
+            chunk(b'IDAT', zlib.compress(b'')) + chunk(b'IEND', b''))
+
+
+def load(path, **kwargs) -> dict:
+    return TRANSFORMS.build(dict(type='LoadImageFromFileChecked', **kwargs))(dict(img_path=str(path)))
+
+
+def test_corrupt_jpeg_that_decodes_is_named(tmp_path):
+    """A JPEG whose middle is zeroed: libjpeg decodes it, printing "Corrupt JPEG data" without a file name, and
+    mmcv's loader trained on it silently. Now a CorruptImageWarning names the file and quotes the decoder, the
+    image is still returned; with on_corrupt='error' it is a BadImageError. A good file gives no warning."""
+    path = tmp_path / 'zeroed.jpg'
+    path.write_bytes(zeroed_middle_jpeg())
+    with pytest.warns(
+            CorruptImageWarning, match=f'image file {path} is corrupt: its decoder reported "Corrupt JPEG '
+            'data: .*Replace it with a good copy.*on_corrupt="error"'):
+        assert load(path)['img'].shape == (426, 640, 3)
+    with pytest.raises(BadImageError, match=f'bad image file {path} is corrupt: .*Corrupt JPEG data'):
+        load(path, on_corrupt='error')
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert load(GOOD_JPEG)['img'].shape == (426, 640, 3)
+    with pytest.raises(ValueError, match="on_corrupt must be one of \\('warn', 'error'\\), got 'ignore'"):
+        load(path, on_corrupt='ignore')
+
+
+def test_image_over_opencvs_pixel_limit_is_named(tmp_path):
+    """A 33000 x 33000 PNG (without its pixels: OpenCV refuses it from the declared size) was called "truncated or
+    corrupt"; it is named as over OpenCV's pixel limit, with the variable that raises it."""
+    path = tmp_path / 'huge.png'
+    path.write_bytes(huge_png())
+    with pytest.raises(
+            BadImageError, match=f'bad image file {path}: more pixels than OpenCV decodes .*'
+            'CV_IO_MAX_IMAGE_PIXELS.*Downscale it, or raise the limit with the environment variable '
+            'OPENCV_IO_MAX_IMAGE_PIXELS'):
+        load(path)
 
 
 def test_missing_image_stays_file_not_found(tmp_path):

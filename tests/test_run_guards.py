@@ -21,7 +21,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from mmpcd.analysis import queue_length
 from mmpcd.apis import build_config, runner_from_config, train
 from mmpcd.engine import (ConfigError, NonFiniteLossError, WorkDirLockedError, WorldSizeMismatchError, check_arguments,
-                          check_ranges, check_work_dir, work_dir_lock)
+                          check_collate, check_ranges, check_work_dir, work_dir_lock)
 from mmpcd.fileio import CheckpointLoadError
 from mmpcd.models.teachers import load_teacher_checkpoint
 from mmpcd.models.utils.state_dict import NonFiniteWeightsError
@@ -106,6 +106,7 @@ def test_every_shipped_config_passes_the_checks():
         cfg = Config.fromfile(config)
         check_arguments(cfg)
         check_ranges(cfg)
+        check_collate(cfg)
 
 
 # 3. a non-finite loss stops the run; a non-finite teacher is refused when it loads

@@ -14,8 +14,8 @@ import torch.distributed as dist
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from ..engine import (adopt_resumed_seed, check_arguments, check_cfg_options, check_epoch_length, check_ranges,
-                      check_work_dir, warn_risky_settings, work_dir_lock)
+from ..engine import (adopt_resumed_seed, check_arguments, check_cfg_options, check_collate, check_epoch_length,
+                      check_ranges, check_work_dir, warn_risky_settings, work_dir_lock)
 
 # Hooks of every run: a non-finite loss stops it; a checkpoint records its number of processes, checked on resume.
 # Named with their scope: mmdet and mmseg configs (tools/benchmarks/run_downstream.py) build hooks in their own.
@@ -111,8 +111,8 @@ def build_runner(config: str, **overrides) -> Runner:
 def runner_from_config(cfg: Config) -> Runner:
     """The Runner of ``cfg`` (from :func:`build_config`), after the checks that run before it.
 
-    The config's arguments and ranges (:func:`~mmpcd.engine.check_arguments`,
-    :func:`~mmpcd.engine.check_ranges`), the work dir (nothing to resume, an
+    The config's arguments, ranges and collate functions (:func:`~mmpcd.engine.check_arguments`,
+    :func:`~mmpcd.engine.check_ranges`, :func:`~mmpcd.engine.check_collate`), the work dir (nothing to resume, an
     earlier run's checkpoints), risky settings; the resumed run's seed is
     adopted. On CPUs the gloo process group is started here: mmengine's
     ``init_dist`` calls ``torch.cuda.set_device``, which fails without a GPU;
@@ -120,6 +120,7 @@ def runner_from_config(cfg: Config) -> Runner:
     """
     check_arguments(cfg)
     check_ranges(cfg)
+    check_collate(cfg)
     check_work_dir(cfg)
     warn_risky_settings(cfg)
     adopt_resumed_seed(cfg)

@@ -64,10 +64,9 @@ class DeviceView:
             raise ValueError(f'DeviceAugmentDataPreprocessor: a view must begin with RandomResizedCrop (it makes '
                              f'the batch of equal-size crops), got {list(transforms)}')
         crop = transforms[0]
-        _check(
-            crop,
-            crop.get('backend', 'cv2') == 'pillow' and crop.get('interpolation', 'bilinear') in ('bilinear', 'bicubic'),
-            "backend='pillow' and interpolation 'bilinear' or 'bicubic'")
+        _check(crop,
+               crop.get('backend', 'cv2') == 'pillow' and crop.get('interpolation', 'bilinear') in pil_ops.RESIZE_MODES,
+               f"backend='pillow' and interpolation {' or '.join(map(repr, pil_ops.RESIZE_MODES))}")
         self.crop = TRANSFORMS.build(dict(crop))
         self.steps = [self._build(cfg) for cfg in transforms[1:]]
 
@@ -136,7 +135,8 @@ class DeviceView:
         Returns:
             ``(N, 3, *size)`` float, RGB, whole numbers in 0-255 (the CPU pipeline's uint8 views).
         """
-        views = torch.cat([pil_ops.resized_crop(img, p['box'], self.size) for img, p in zip(images, params)])
+        views = torch.cat(
+            [pil_ops.resized_crop(img, p['box'], self.size, self.crop.interpolation) for img, p in zip(images, params)])
         return self._apply_steps(views, self.steps, [p['steps'] for p in params])
 
     def _apply_steps(self, views: torch.Tensor, steps: list, params: Sequence[list]) -> torch.Tensor:

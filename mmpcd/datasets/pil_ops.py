@@ -11,32 +11,56 @@ import math
 from typing import Sequence, Tuple
 
 import numpy as np
+import PIL
 import torch
 import torch.nn.functional as F
 
 #: Pillow's RGB -> L weights in 16-bit fixed point (L = R 299/1000 + G 587/1000 + B 114/1000, rounded).
 _L_WEIGHTS = (19595, 38470, 7471)
 
+#: The interpolations of ``RandomResizedCrop`` (Pillow backend) that :func:`resized_crop` reproduces.
+RESIZE_MODES = ('bilinear', 'bicubic')
+#: Pillow 13 resizes the height first where the height shrinks by more than twice as many pixels as the width
+#: (python-pillow/Pillow#9549); earlier versions always resize the width first.
+PILLOW_HEIGHT_FIRST = int(PIL.__version__.split('.')[0]) >= 13
 
-def resized_crop(img: torch.Tensor, box: Tuple[int, int, int, int], size: Tuple[int, int]) -> torch.Tensor:
-    """Crop one image to ``box`` and resize it like ``mmcv.imresize(..., 'bicubic', backend='pillow')``.
 
-    torch's antialiased bicubic is Pillow's resampling filter (a = -0.5, support scaled by the reduction); as
-    Pillow, it resizes the width first and rounds to uint8 before it resizes the height.
+def height_first(in_size: Tuple[int, int], out_size: Tuple[int, int]) -> bool:
+    """Whether the installed Pillow resizes an ``in_size`` (height, width) image to ``out_size`` height first
+    (:data:`PILLOW_HEIGHT_FIRST`: ``ImagingResampleInner``'s order of the two passes)."""
+    shrink_h, shrink_w = in_size[0] - out_size[0], in_size[1] - out_size[1]
+    return PILLOW_HEIGHT_FIRST and shrink_h > 0 and shrink_h > 2 * shrink_w
+
+
+def resized_crop(img: torch.Tensor, box: Tuple[int, int, int, int], size: Tuple[int, int],
+                 interpolation: str = 'bicubic') -> torch.Tensor:
+    """Crop one image to ``box`` and resize it like ``mmcv.imresize(..., interpolation, backend='pillow')``.
+
+    torch's antialiased bicubic and bilinear are Pillow's resampling filters (bicubic a = -0.5, bilinear the
+    triangle; support scaled by the reduction); as Pillow, it resizes one axis, rounds to uint8, then resizes the
+    other, in Pillow's order (:func:`height_first`).
 
     Args:
         img: One image, ``(3, H, W)``, any dtype.
         box: ``(ymin, xmin, ymax, xmax)``, inclusive, as ``RandomResizedCrop.get_params`` returns.
         size: The output ``(height, width)``.
+        interpolation: ``'bicubic'`` or ``'bilinear'`` (:data:`RESIZE_MODES`).
 
     Returns:
         The ``(1, 3, *size)`` float crop, rounded to whole numbers in 0-255.
+
+    Raises:
+        ValueError: another interpolation.
     """
+    if interpolation not in RESIZE_MODES:
+        raise ValueError(f'resized_crop reproduces Pillow\'s {" and ".join(RESIZE_MODES)} resize, not '
+                         f'{interpolation!r}')
     ymin, xmin, ymax, xmax = box
     out = img[None, :, ymin:ymax + 1, xmin:xmax + 1].float()
-    for step in ((out.shape[2], size[1]), tuple(size)):  # Pillow: the rows first, then the columns
-        out = F.interpolate(out, size=step, mode='bicubic', align_corners=False, antialias=True)
-        out = out.round_().clamp_(0, 255)
+    between = (size[0], out.shape[3]) if height_first(out.shape[2:], size) else (out.shape[2], size[1])
+    for step in (between, tuple(size)):
+        out = F.interpolate(out, size=step, mode=interpolation, align_corners=False, antialias=True)
+        out = out.add_(0.5).floor_().clamp_(0, 255)  # Pillow rounds half up (torch's round: half to even)
     return out
 
 

@@ -21,7 +21,8 @@ class PackImageForDeviceAugment(BaseTransform):
     Goes after ``LoadImageFromFileChecked`` in place of ``MultiView`` and ``PackSelfSupInputs``: the workers read
     and decode (and, with ``views``, draw the views' parameters), and the views are made on the model's device.
     ``inputs`` is the image as a ``(3, H, W)`` uint8 tensor in the loader's channel order (BGR), of its own size
-    (collate with ``pseudo_collate``); ``data_samples`` holds the seed of the sample's index (``aug_seed``, from
+    (collate with ``pseudo_collate``: :func:`mmpcd.engine.check_collate` refuses another ``collate_fn`` before the
+    Runner); ``data_samples`` holds the seed of the sample's index (``aug_seed``, from
     ``SeededAugmentationSampler``) and the ``meta_keys`` of the results.
 
     With ``views`` (the ``MultiView`` config the data preprocessor applies), the worker also draws each view's

@@ -1,5 +1,5 @@
-from .config_checks import (ConfigError, adopt_resumed_seed, check_arguments, check_cfg_options, check_epoch_length,
-                            check_ranges, check_work_dir, warn_risky_settings)
+from .config_checks import (ConfigError, adopt_resumed_seed, check_arguments, check_cfg_options, check_collate,
+                            check_epoch_length, check_ranges, check_work_dir, warn_risky_settings)
 from .hooks import (DINOHook, LossCurveHook, NonFiniteLossError, NonFiniteLossHook, OnlineEvalHook, OSSHook,
                     WorldSizeHook, WorldSizeMismatchError)
 from .trainable_optim_constructor import TrainableOptimWrapperConstructor
@@ -8,6 +8,6 @@ from .work_dir_lock import WorkDirLockedError, work_dir_lock
 __all__ = [
     'ConfigError', 'DINOHook', 'LossCurveHook', 'NonFiniteLossError', 'NonFiniteLossHook', 'OnlineEvalHook', 'OSSHook',
     'TrainableOptimWrapperConstructor', 'WorkDirLockedError', 'WorldSizeHook', 'WorldSizeMismatchError',
-    'adopt_resumed_seed', 'check_arguments', 'check_cfg_options', 'check_epoch_length', 'check_ranges',
+    'adopt_resumed_seed', 'check_arguments', 'check_cfg_options', 'check_collate', 'check_epoch_length', 'check_ranges',
     'check_work_dir', 'warn_risky_settings', 'work_dir_lock'
 ]

@@ -8,12 +8,14 @@ import os.path as osp
 from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 from mmengine.registry import Registry
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, Runner, find_latest_checkpoint
 
 from mmselfsup import registry as registries
+from ..datasets import PackImageForDeviceAugment
 from ..fileio import load_checkpoint_file
 
 
@@ -328,3 +330,33 @@ def adopt_resumed_seed(cfg: Config) -> None:
         print_log(f'randomness.seed={configured} is replaced by the seed of the resumed run ({seed}, from {path})',
                   logger='current', level=logging.WARNING)
     cfg.randomness = dict(cfg.get('randomness') or {}, seed=seed)
+
+
+def check_collate(cfg: Config) -> None:
+    """Refuse a data loader whose pipeline packs images at their own size (``PackImageForDeviceAugment``) and whose
+    ``collate_fn`` is not ``pseudo_collate``, before the Runner.
+
+    ``default_collate`` (mmselfsup's base configs set it) stacks the images and fails at the first batch of images of
+    different sizes with torch's ``stack expects each tensor to be equal size``, naming neither the key nor the fix.
+    mmengine's default (no ``collate_fn``) is ``pseudo_collate``.
+
+    Raises:
+        ConfigError: Naming the loader's ``collate_fn`` key, what it is and what it must be.
+    """
+    problems = []
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        node = cfg.get(loader)
+        if not node or not any(
+                isinstance(value, dict) and value.get('type') == PackImageForDeviceAugment.__name__
+                for _, value in _key_values(node.get('dataset', {}))):
+            continue
+        collate = node.get('collate_fn', dict(type=pseudo_collate.__name__))
+        kind = collate.get('type') if isinstance(collate, dict) else collate
+        name = getattr(kind, '__name__', kind)
+        if name != pseudo_collate.__name__:
+            problems.append(f'{loader}.collate_fn={name!r}: its pipeline packs each image at its own size '
+                            f'({PackImageForDeviceAugment.__name__}), which {name} would stack ("stack expects each '
+                            f"tensor to be equal size\"); set {loader}.collate_fn=dict(type='pseudo_collate')")
+    if problems:
+        raise ConfigError('the config collates whole images of different sizes into one tensor:\n  ' +
+                          '\n  '.join(problems))

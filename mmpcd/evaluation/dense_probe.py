@@ -11,12 +11,15 @@ accuracy against label maps at their own size (label 255 is ignored):
   labelled pixels drawn per train image (a fixed subsample of the label-size
   loss), and its L2 penalty is chosen by cross-validation over train images
   alone.
-- :func:`knn_readout`: the training-free nearest-neighbour label transfer of
-  Hummingbird (Balazevic et al., NeurIPS 2023; as open-hummingbird-eval's
-  ``cross_attention``): a memory bank of ℓ2-normalized train patch features
-  with the label distribution of each patch's footprint; each val patch takes
-  the softmax(cosine / 0.02)-weighted mean of the distributions of its 30
-  nearest bank patches, upsampled bilinearly to the label size.
+- :func:`fit_knn_readout`: the training-free nearest-neighbour label transfer
+  after Hummingbird (Balazevic et al., NeurIPS 2023): a memory bank of
+  ℓ2-normalized train patch features with the label distribution of each
+  patch's labelled pixels (255 left out); each val patch takes the
+  softmax(cosine / 0.02)-weighted mean of the distributions of its 30 nearest
+  bank patches (open-hummingbird-eval's ``_cross_attention``), upsampled
+  bilinearly to the label size. Unlike open-hummingbird-eval's evaluation, the
+  bank is made from clean resizes, 255 is not counted as background, and the
+  mIoU has no Hungarian matching (docs/dense_benchmark.md, "Readouts").
 """
 from typing import Callable, Dict, Iterator, List, NamedTuple, Sequence, Tuple
 

@@ -44,9 +44,9 @@ class FinetuneTask(NamedTuple):
 
 
 TASKS = {
-    'segmentation': FinetuneTask(osp.join(BENCH, 'mmsegmentation', 'pets', 'fcn-bn-d6_r18-d16_1xb16-2k_pets-mini.py'),
+    'segmentation': FinetuneTask(osp.join(BENCH, 'mmsegmentation', 'pets', 'fcn-bn-d6_r18-d16_1xb8-500it_pets-mini.py'),
                                  True, {'mIoU': 'mIoU'}, 1.),
-    'instances': FinetuneTask(osp.join(BENCH, 'mmdetection', 'pets', 'mask-rcnn_r18_fpn_1xb16-50e_pets-mini.py'), False,
+    'instances': FinetuneTask(osp.join(BENCH, 'mmdetection', 'pets', 'mask-rcnn_r18_fpn_1xb4-4e_pets-mini.py'), False,
                               {'coco/bbox_mAP': 'AP^bbox', 'coco/segm_mAP': 'AP^mask'}, 100.),
 }
 RANDOM = 'random initialisation'
@@ -55,12 +55,13 @@ ROWS = (RANDOM, *dense.CORE_ROWS)
 #: ``--quick``: a short pre-training (the dense benchmark's) and short fine-tunings, for the test.
 QUICK_FINETUNE = {
     'segmentation': {
-        'train_cfg.max_iters': 60, 'train_cfg.val_interval': 60, 'param_scheduler.0.end': 10,
+        'train_cfg.max_iters': 60, 'train_cfg.val_interval': 60, 'param_scheduler.0.end': 1,
         'param_scheduler.1.milestones': [42, 54], 'param_scheduler.1.end': 60, 'default_hooks.checkpoint.interval': 60
     },
     'instances': {
-        'train_cfg.max_epochs': 3, 'train_cfg.val_interval': 3, 'param_scheduler.0.end': 10,
-        'param_scheduler.1.milestones': [2, 3], 'param_scheduler.1.end': 3, 'default_hooks.checkpoint.interval': 3
+        'train_dataloader.dataset.indices': 40, 'val_dataloader.dataset.indices': 20, 'train_cfg.max_epochs': 1,
+        'train_cfg.val_interval': 1, 'param_scheduler.0.end': 1, 'param_scheduler.1.milestones': [1],
+        'param_scheduler.1.end': 1, 'default_hooks.checkpoint.interval': 1, 'custom_hooks.0.num_iters': 2
     },
 }
 #: What the fine-tuning runs' results depend on besides the config and the weights: this code and the libraries.
@@ -90,7 +91,10 @@ def finetune_key(config: Config, student: str, seed: int, code: str) -> dict:
 
 def export(checkpoint: str, out: str, norm_rescale: bool) -> None:
     """The student backbone of ``checkpoint`` exported to ``out`` by ``tools/model_converters/export_student.py``."""
-    cmd = [sys.executable, osp.join(REPO_ROOT, 'tools', 'model_converters', 'export_student.py'), checkpoint, out]
+    cmd = [
+        sys.executable,
+        osp.join(REPO_ROOT, 'tools', 'model_converters', 'export_student.py'), checkpoint, out, '--force'
+    ]
     done = subprocess.run(cmd + (['--norm-rescale', '0.25'] if norm_rescale else []), cwd=REPO_ROOT,
                           capture_output=True, text=True)
     if done.returncode:
@@ -107,6 +111,23 @@ def training_losses(run_dir: str) -> List[List[float]]:
                 if 'loss' in record and 'iter' in record:
                     losses.append([record['iter'], record['loss']])
     return losses
+
+
+#: What mmdet's CocoMetric logs when no detection passed the test score threshold (it then logs no metric).
+NOTHING_DETECTED = 'The testing results of the whole dataset is empty'
+
+
+def final_metrics(run_dir: str, keys: List[str]) -> Dict[str, float]:
+    """The metrics of a run's final evaluation (:func:`~.downstream.last_metrics`); an evaluation that ran and found
+    nothing (mmdet's CocoMetric, no detection above the score threshold) scores 0 for each, as COCO's AP would."""
+    try:
+        return last_metrics(run_dir, keys)
+    except RuntimeError:
+        with open(osp.join(run_dir, 'train.log')) as f:
+            if NOTHING_DETECTED not in f.read():
+                raise
+        print(f'{run_dir}: nothing detected on val, AP 0', flush=True)
+        return {key: 0.0 for key in keys}
 
 
 def finetune(task_name: str, checkpoint: str, work_dir: str, seed: int, options: Dict[str, object]) -> dict:
@@ -149,7 +170,7 @@ def finetune(task_name: str, checkpoint: str, work_dir: str, seed: int, options:
         done = subprocess.run(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
     if done.returncode:
         raise RuntimeError(f'fine-tuning failed (exit {done.returncode}): {" ".join(cmd)}; see {run_dir}/train.log')
-    metrics = last_metrics(run_dir, list(task.metrics))
+    metrics = final_metrics(run_dir, list(task.metrics))
     result = dict(metrics={column: metrics[key] * task.scale
                            for key, column in task.metrics.items()}, losses=training_losses(run_dir),
                   seconds=time.time() - start, run_dir=run_dir)

@@ -22,7 +22,7 @@ from mmpcd.evaluation.linear_probe import pooled_features
 from mmselfsup.models import SelfSupDataPreprocessor
 from mmselfsup.models.backbones import ResNet
 
-from conftest import REPO
+from conftest import REPO, SMALL
 
 MEAN, STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
 
@@ -179,18 +179,6 @@ def hook_config(tmp_path, **hook) -> str:
                       f'custom_hooks = [*_base_.custom_hooks, dict(type="OnlineEvalHook", image_size=32, '
                       f'at_start=False, {", ".join(f"{k}={v!r}" for k, v in hook.items())})]\n')
     return str(config)
-
-
-SMALL = {
-    'train_dataloader.batch_size': 4,
-    'train_dataloader.num_workers': 0,
-    'train_dataloader.persistent_workers': False,
-    'train_dataloader.dataset.pipeline.1.transforms.0.0.size': 64,
-    'train_dataloader.dataset.pipeline.1.transforms.1.0.size': 64,
-    'model.head.queue_len': 128,
-    'default_hooks.checkpoint.interval': 1,
-    'train_cfg.max_epochs': 1,
-}
 
 
 def test_a_wrong_data_root_stops_the_run_before_the_first_step(tmp_path):

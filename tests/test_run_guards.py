@@ -32,19 +32,9 @@ from mmpcd.models.utils.state_dict import NonFiniteWeightsError
 from mmpcd.testing import random_teacher
 from mmselfsup.registry import DATASETS
 
-from conftest import REPO
+from conftest import REPO, SMALL
 
 DEMO = 'configs/pcd_r18_demo.py'
-SMALL = {
-    'train_dataloader.batch_size': 4,
-    'train_dataloader.num_workers': 0,
-    'train_dataloader.persistent_workers': False,
-    'train_dataloader.dataset.pipeline.1.transforms.0.0.size': 64,
-    'train_dataloader.dataset.pipeline.1.transforms.1.0.size': 64,
-    'model.head.queue_len': 128,
-    'default_hooks.checkpoint.interval': 1,
-    'train_cfg.max_epochs': 1,
-}
 
 
 def small_run(work_dir, name: str, **options) -> dict:

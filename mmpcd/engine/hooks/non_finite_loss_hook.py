@@ -114,8 +114,8 @@ class NonFiniteLossHook(Hook):
         if exploding:
             what = (f'the training loss exploded at {where}: {values}. The run is stopped: this step has changed the '
                     f'weights already, and no checkpoint of them was written. After {self.finite_iters} finite '
-                    f'iterations of this run, {diverged}. If such a jump is normal for this loss, raise the bound: '
-                    "custom_hooks=[dict(type='NonFiniteLossHook', explosion_ratio=...)] (None: no bound)")
+                    f'iterations of this run, {diverged}. If such a jump is normal for this loss, raise the bound: add '
+                    "dict(type='NonFiniteLossHook', explosion_ratio=...) to custom_hooks (None: no bound)")
         elif self.finite_iters == 0:
             what = (f'the training loss is not finite at {where}: {values}. The run is stopped; no checkpoint of this '
                     'iteration was written. It became non-finite from the first iteration of this run, so before any '

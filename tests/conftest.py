@@ -14,6 +14,18 @@ from mmpcd.paths import REPO_ROOT as REPO
 from mmpcd.testing import random_teacher
 
 TESTS = osp.dirname(osp.abspath(__file__))
+# --cfg-options of configs/pcd_r18_demo.py for a quick run: 64-px crops, batches of 4 (6 iterations an epoch of its 24
+# images), a checkpoint after every epoch, 1 epoch.
+SMALL = {
+    'train_dataloader.batch_size': 4,
+    'train_dataloader.num_workers': 0,
+    'train_dataloader.persistent_workers': False,
+    'train_dataloader.dataset.pipeline.1.transforms.0.0.size': 64,
+    'train_dataloader.dataset.pipeline.1.transforms.1.0.size': 64,
+    'model.head.queue_len': 128,
+    'default_hooks.checkpoint.interval': 1,
+    'train_cfg.max_epochs': 1,
+}
 if osp.realpath(REPO) != osp.realpath(osp.dirname(TESTS)):
     raise ImportError(f'the tests in {TESTS} would run the mmpcd of another checkout, {osp.dirname(mmpcd.__file__)}: '
                       f'put this checkout first (PYTHONPATH={osp.dirname(TESTS)}) or pip install -e it')

@@ -3,6 +3,7 @@ import importlib.util
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -14,15 +15,16 @@ from mmengine.logging import MessageHub
 from mmengine.visualization import Visualizer
 from PIL import Image
 
+from mmpcd.apis import build_config, runner_from_config
 from mmpcd.benchmarks.distillation import ProbeData, student_map
-from mmpcd.engine import OnlineEvalHook
+from mmpcd.engine import OnlineEvalError, OnlineEvalHook
 from mmpcd.evaluation.dense_probe import fit_knn_readout, load_dense_split, score_predictions
 from mmpcd.evaluation.knn import knn_top1
 from mmpcd.evaluation.linear_probe import pooled_features
 from mmselfsup.models import SelfSupDataPreprocessor
 from mmselfsup.models.backbones import ResNet
 
-from conftest import REPO
+from conftest import REPO, SMALL
 
 MEAN, STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
 
@@ -246,6 +248,70 @@ def test_bgr_model_sees_bgr_images(tmp_path, labelled_root):
 def test_needs_some_data():
     with pytest.raises(ValueError, match='data_root'):
         OnlineEvalHook()
+
+
+@pytest.mark.parametrize('problem, error, message', [
+    ('wrong root', FileNotFoundError, 'labelled image list {root}/meta/train.txt does not exist'),
+    ('no val.txt', FileNotFoundError, 'labelled image list {root}/meta/val.txt does not exist'),
+    ('empty train.txt', ValueError, r'labelled image list {root}/meta/train.txt names no image \(it is empty or '
+     r'blank\): write one "relative/path label" line per image of {root}/train'),
+    ('no dense labels', FileNotFoundError, 'image {dense}/val/images/.* has no label: expected {dense}/val/labels/'),
+])
+def test_every_file_is_read_before_the_first_step(tmp_path, labelled_root, dense_root, problem, error, message):
+    """With at_start=False the hook read nothing before the first evaluation, after a whole interval of training,
+    and then crashed before the epoch's checkpoint (issue 33 item 4); an empty list failed with numpy's "need at
+    least one array to stack". Now before_train reads every list, image and label, and names the file."""
+    root, dense = tmp_path / 'cls', tmp_path / 'dense'
+    shutil.copytree(labelled_root, root, symlinks=True)
+    shutil.copytree(dense_root, dense, symlinks=True)
+    if problem == 'wrong root':
+        shutil.rmtree(root / 'meta')
+    elif problem == 'no val.txt':
+        os.remove(root / 'meta' / 'val.txt')
+    elif problem == 'empty train.txt':
+        (root / 'meta' / 'train.txt').write_text('\n')
+    else:
+        os.remove(sorted((dense / 'val' / 'labels').iterdir())[0])
+    hook = OnlineEvalHook(data_root=str(root), image_size=32, dense_data_root=str(dense), dense_image_size=64,
+                          at_start=False)
+    with pytest.raises(error, match=message.format(root=root, dense=dense)):
+        hook.before_train(fake_runner(Student(), str(tmp_path), f'online-eval-{problem}'))
+
+
+def hook_config(tmp_path, **hook) -> str:
+    """The demo with the hook (k-NN at 32 px, after every epoch) in a config file."""
+    config = tmp_path / 'with_online_eval.py'
+    config.write_text(f"_base_ = '{osp.join(REPO, 'configs', 'pcd_r18_demo.py')}'\n"
+                      f'custom_hooks = [*_base_.custom_hooks, dict(type="OnlineEvalHook", image_size=32, '
+                      f'at_start=False, {", ".join(f"{k}={v!r}" for k, v in hook.items())})]\n')
+    return str(config)
+
+
+def test_a_wrong_data_root_stops_the_run_before_the_first_step(tmp_path):
+    runner = runner_from_config(
+        build_config(hook_config(tmp_path, data_root=str(tmp_path / 'nowhere')), work_dir=str(tmp_path / 'w'),
+                     cfg_options=SMALL))
+    with pytest.raises(FileNotFoundError, match=f'labelled image list {tmp_path}/nowhere/meta/train.txt'):
+        runner.train()
+    assert runner.iter == 0
+
+
+def test_a_failed_evaluation_costs_no_training(tmp_path, labelled_root):
+    """An evaluation that fails after an epoch (here its scoring raises) is logged, the epoch's checkpoint is saved
+    and the run ends with OnlineEvalError naming the epoch; before, the error left the epoch without its checkpoint."""
+    runner = runner_from_config(
+        build_config(hook_config(tmp_path, data_root=labelled_root), work_dir=str(tmp_path / 'w'), cfg_options=SMALL))
+    (hook, ) = [hook for hook in runner.hooks if isinstance(hook, OnlineEvalHook)]
+
+    def fails(feature_map):
+        raise RuntimeError('out of memory (made up)')
+
+    hook._scores = fails
+    with pytest.raises(
+            OnlineEvalError, match=r'OnlineEvalHook: 1 online evaluations failed \(after epoch 1: RuntimeError: out of '
+            r'memory \(made up\)\)\. Training went on and its checkpoints are saved in'):
+        runner.train()
+    assert runner.iter == 6 and (tmp_path / 'w' / 'epoch_1.pth').exists()
 
 
 def train(work_dir, config: str) -> None:

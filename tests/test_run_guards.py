@@ -1,13 +1,16 @@
 """Runs that would go silently wrong stop with a message naming the cause: overrides nothing reads, arguments nothing
 takes, values out of range, a non-finite loss or student, two runs in one work dir, a resume with another number of
-processes, configs read by running them (issue 25)."""
+processes, configs read by running them (issue 25); keys of untyped runner dicts nothing reads, an empty
+last_checkpoint, a resume with another batch size, an exploding loss (issue 33)."""
 import glob
+import itertools
 import json
 import logging
 import math
 import os
 import os.path as osp
 import runpy
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,37 +18,44 @@ import sys
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.logging import MMLogger
+from mmengine.logging import MessageHub, MMLogger
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from mmpcd.analysis import queue_length
 from mmpcd.apis import build_config, runner_from_config, train
-from mmpcd.engine import (ConfigError, NonFiniteLossError, WorkDirLockedError, WorldSizeMismatchError, check_arguments,
-                          check_collate, check_ranges, check_work_dir, work_dir_lock)
+from mmpcd.engine import (BatchSizeMismatchError, ConfigError, ExplodingLossError, NonFiniteLossError,
+                          NonFiniteLossHook, WorkDirLockedError, WorldSizeMismatchError, check_arguments, check_collate,
+                          check_ranges, check_work_dir, work_dir_lock)
 from mmpcd.fileio import CheckpointLoadError
 from mmpcd.models.teachers import load_teacher_checkpoint
 from mmpcd.models.utils.state_dict import NonFiniteWeightsError
 from mmpcd.testing import random_teacher
 from mmselfsup.registry import DATASETS
 
-from conftest import REPO
+from conftest import REPO, SMALL
 
 DEMO = 'configs/pcd_r18_demo.py'
-SMALL = {
-    'train_dataloader.batch_size': 4,
-    'train_dataloader.num_workers': 0,
-    'train_dataloader.persistent_workers': False,
-    'train_dataloader.dataset.pipeline.1.transforms.0.0.size': 64,
-    'train_dataloader.dataset.pipeline.1.transforms.1.0.size': 64,
-    'model.head.queue_len': 128,
-    'default_hooks.checkpoint.interval': 1,
-    'train_cfg.max_epochs': 1,
-}
 
 
 def small_run(work_dir, name: str, **options) -> dict:
     """The keyword arguments of ``train`` for the demo on 64-px crops, 6 iterations an epoch."""
     return dict(config=DEMO, work_dir=str(work_dir), cfg_options={**SMALL, 'experiment_name': name, **options})
+
+
+@pytest.fixture(scope='module')
+def one_epoch(tmp_path_factory):
+    """The work dir of a small run of 1 epoch (6 iterations), trained once for the tests that resume it."""
+    work_dir = tmp_path_factory.mktemp('one_epoch')
+    train(**small_run(work_dir, 'first'))
+    return work_dir
+
+
+def copy_run(one_epoch, tmp_path):
+    """A copy of that work dir, its last_checkpoint naming the copy's checkpoint."""
+    work_dir = tmp_path / 'run'
+    shutil.copytree(one_epoch, work_dir)
+    (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_1.pth'))
+    return work_dir
 
 
 def warnings_of(caplog, action):
@@ -88,6 +98,38 @@ def test_an_argument_nothing_takes_is_refused(key, message):
         check_arguments(cfg)
 
 
+@pytest.mark.parametrize('key, message', [
+    ('auto_scale_lr.enabel', r"mmengine's Runner.scale_lr reads no key 'enabel' of auto_scale_lr \(it reads "
+     r'base_batch_size, enable\), so it would be ignored; did you mean enable\?'),
+    ('env_cfg.cudnn_benchmarkk', r"Runner.setup_env reads no key 'cudnn_benchmarkk' of env_cfg \(it reads "
+     r'cudnn_benchmark, dist_cfg, mp_cfg, resource_limit\).*did you mean cudnn_benchmark\?'),
+    ('env_cfg.mp_cfg.opencv_num_thread', "set_multi_processing reads no key 'opencv_num_thread' of env_cfg.mp_cfg "
+     r'\(it reads mp_start_method, opencv_num_threads\).*did you mean opencv_num_threads\?'),
+    ('randomness.sed', r"Runner.set_randomness reads no key 'sed' of randomness \(it reads deterministic, "
+     r'diff_rank_seed, seed\).*did you mean seed\?'),
+    ('log_processor.window_sise', "LogProcessor reads no key 'window_sise'.*did you mean window_size"),
+    ('train_dataloader.batch_sise', "Runner.build_dataloader .*reads no key 'batch_sise'.*did you mean batch_size"),
+    ('train_dataloader.prefetch', "reads no key 'prefetch'.*did you mean prefetch_factor"),
+    ('env_cfg.gpu_ids', "reads no key 'gpu_ids' of env_cfg .*; remove it"),
+])
+def test_a_key_of_an_untyped_runner_dict_that_nothing_reads_is_refused(key, message):
+    """auto_scale_lr, env_cfg, randomness, log_processor and the dataloaders are read key by key: a typo there was
+    ignored (issue 33 item 10). The key, the keys read there and the fix are named."""
+    cfg = build_config(DEMO, cfg_options={key: 5})
+    with pytest.raises(ConfigError, match=f'{key}: .*{message}'):
+        check_arguments(cfg)
+
+
+def test_resume_must_be_true_or_false(tmp_path):
+    """A path as ``resume`` was read as True: mmengine resumed from the work dir's latest checkpoint instead."""
+    cfg = build_config(DEMO, work_dir=str(tmp_path), cfg_options={'resume': 'work_dirs/x/epoch_3.pth'})
+    with pytest.raises(
+            ConfigError, match="resume='work_dirs/x/epoch_3.pth': mmengine's Runner takes resume as True or False, "
+            'and reads this as True: it would resume from the latest checkpoint of the work dir.*set '
+            "load_from='work_dirs/x/epoch_3.pth' and resume=True"):
+        check_work_dir(cfg)
+
+
 def test_a_hook_argument_typo_stops_the_run_before_any_step(tmp_path):
     out = subprocess.run([
         sys.executable, 'tools/train.py', DEMO, '--work-dir',
@@ -120,6 +162,58 @@ def test_a_nan_loss_stops_the_run_at_once_and_writes_no_checkpoint(tmp_path):
             r'loss=(nan|inf).*from the first iteration of this run.*temperature'):
         runner.train()
     assert not glob.glob(str(tmp_path / '*.pth'))
+
+
+def test_an_exploding_loss_stops_the_run_and_names_the_last_good_checkpoint(tmp_path, one_epoch):
+    """A loss that jumps to 1e6 times its level, still finite, stops the run at that iteration: no checkpoint of the
+    wrecked weights is written (before, the run saved them: finite, so the export took them) and the error names
+    the last checkpoint saved before it, epoch_1.pth of this work dir, as the one to resume from (issue 33 item 9)."""
+    work_dir = copy_run(one_epoch, tmp_path)
+    runner = runner_from_config(
+        build_config(**small_run(work_dir, 'exploding', **{'train_cfg.max_epochs': 2}),
+                     resume=str(work_dir / 'epoch_1.pth')))
+    loss, calls = runner.model.loss, itertools.count(1)
+
+    def exploding(*args, **kwargs):  # the third iteration of epoch 2 (iteration 9) explodes
+        losses = loss(*args, **kwargs)
+        return {k: v * 1e6 for k, v in losses.items()} if next(calls) == 3 else losses
+
+    runner.model.loss = exploding
+    with pytest.raises(
+            ExplodingLossError, match=r'the training loss exploded at iteration 9 \(epoch 2\): loss=[0-9.e+]+, '
+            r'[0-9.e+]+ times the median [0-9.]+ of the last 2 iterations \(more than explosion_ratio=100\)\. The run '
+            r'is stopped.*The last good checkpoint is ' + str(work_dir / 'epoch_1.pth') + ': the last one saved'):
+        runner.train()
+    assert runner.iter == 8 and not (work_dir / 'epoch_2.pth').exists()
+
+
+class FakeRunner:
+    """What NonFiniteLossHook reads of a runner: the iteration and epoch, the config, the message hub."""
+
+    def __init__(self):
+        self.iter, self.epoch, self.cfg = 0, 0, {}
+        self.message_hub = MessageHub('non-finite-unit')
+
+
+@pytest.mark.parametrize(
+    'losses, stops_at',
+    [
+        ([5.0, 5.2, 4.9, 490.0, 4.0], None),  # 98 times the median: a spike, not an explosion
+        ([5.0, 5.2, 4.9, 520.0], 4),  # 104 times it
+        ([0.0, 0.0, 3.0], None),  # against a median of 0: not judged
+        ([1e9], None),  # the first iteration of a run has nothing to compare with
+        ([8.0] + [2.0**-k for k in range(12)] + [30.0], 14),  # the median follows the loss down
+    ])
+def test_an_explosion_is_a_loss_far_above_the_recent_median(losses, stops_at):
+    hook, runner = NonFiniteLossHook(window=20), FakeRunner()
+    hook.before_train(runner)
+    for runner.iter, value in enumerate(losses):
+        if runner.iter + 1 == stops_at:
+            with pytest.raises(ExplodingLossError, match='No checkpoint of this run is left to resume from'):
+                hook.after_train_iter(runner, runner.iter, outputs=dict(loss=torch.tensor(value)))
+            return
+        hook.after_train_iter(runner, runner.iter, outputs=dict(loss=torch.tensor(value)))
+    assert stops_at is None
 
 
 def test_a_teacher_with_nan_weights_is_refused_when_it_loads(tmp_path):
@@ -206,17 +300,58 @@ def test_a_second_run_into_a_work_dir_in_use_is_refused(tmp_path):
 # 7. a resume with another number of processes
 
 
-def test_a_resume_with_another_world_size_is_refused_before_any_step(tmp_path):
-    train(**small_run(tmp_path, 'first'))
-    checkpoint = torch.load(tmp_path / 'epoch_1.pth', weights_only=True)
+def test_a_resume_with_another_world_size_is_refused_before_any_step(tmp_path, one_epoch):
+    work_dir = copy_run(one_epoch, tmp_path)
+    checkpoint = torch.load(work_dir / 'epoch_1.pth', weights_only=True)
     assert checkpoint['meta']['world_size'] == 1
     checkpoint['meta']['world_size'] = 2  # as a run of 2 processes writes it
-    torch.save(checkpoint, tmp_path / 'epoch_1.pth')
+    torch.save(checkpoint, work_dir / 'epoch_1.pth')
     with pytest.raises(
             WorldSizeMismatchError, match='--resume: the checkpoint was written by a run of 2 processes, '
             'and this run has 1.*Resume with 2 processes'):
-        train(**small_run(tmp_path, 'resumed', **{'train_cfg.max_epochs': 2}), resume='auto')
-    assert not osp.exists(tmp_path / 'epoch_2.pth')
+        train(**small_run(work_dir, 'resumed', **{'train_cfg.max_epochs': 2}), resume='auto')
+    assert not osp.exists(work_dir / 'epoch_2.pth')
+
+
+def test_a_resume_with_another_batch_size_is_refused_before_any_step(tmp_path, one_epoch):
+    """The schedule of a run resumed at batch 2 after batch 4 would go on in the old run's iterations (issue 33
+    item 8): refused before any step, naming the batch size to resume with and the other way out."""
+    work_dir = copy_run(one_epoch, tmp_path)
+    assert torch.load(work_dir / 'epoch_1.pth', weights_only=True)['meta']['batch_size'] == 4
+    runner = runner_from_config(
+        build_config(**small_run(work_dir, 'resumed', **{'train_cfg.max_epochs': 2, 'train_dataloader.batch_size': 2}),
+                     resume='auto'))
+    with pytest.raises(
+            BatchSizeMismatchError, match=r'--resume: the checkpoint was written by a run of '
+            r'train_dataloader.batch_size=4 \(a process\), and this run has 2\. .*an epoch is about 4/2 times as many '
+            r'iterations here.*Resume with the same batch size \(--cfg-options train_dataloader.batch_size=4 '
+            r'--resume\), or start a new run.*load_from=CHECKPOINT, without --resume'):
+        runner.train()
+    assert runner.iter == 6 and not osp.exists(work_dir / 'epoch_2.pth')
+
+
+def test_an_empty_last_checkpoint_resumes_from_the_newest_complete_checkpoint(tmp_path, one_epoch, caplog):
+    """mmengine writes last_checkpoint in place: a kill leaves it empty, and --resume failed with "No such file or
+    directory: ''" (issue 33 item 7). The newest complete checkpoint is taken (a newer one cut short is not), and the
+    log names it."""
+    work_dir = copy_run(one_epoch, tmp_path)
+    (work_dir / 'last_checkpoint').write_text('')
+    whole = (work_dir / 'epoch_1.pth').read_bytes()
+    (work_dir / 'epoch_2.pth').write_bytes(whole[:len(whole) // 2])  # killed while it was written
+    cfg = build_config(**small_run(work_dir, 'resumed'), resume='auto')  # max_epochs 1: resumed, nothing to train
+    runner = None
+
+    def build():
+        nonlocal runner
+        runner = runner_from_config(cfg)
+
+    warnings = warnings_of(caplog, build)
+    assert cfg.load_from == str(work_dir / 'epoch_1.pth')
+    assert any(f'--resume: {work_dir}/last_checkpoint is empty' in w and 'Resuming from the newest complete '
+               f'checkpoint in the work dir instead: {work_dir}/epoch_1.pth (saved at iteration 6)' in w
+               for w in warnings), warnings
+    runner.train()
+    assert runner.iter == 6 and runner.epoch == 1
 
 
 # 8. configs are read, never run
@@ -273,7 +408,7 @@ def test_resume_with_nothing_to_resume_is_an_error_and_a_fresh_run_over_an_old_o
     cfg = build_config(DEMO, work_dir=str(tmp_path), resume='auto')
     with pytest.raises(FileNotFoundError, match=f'--resume: the work dir {tmp_path} holds no checkpoint'):
         check_work_dir(cfg)
-    (tmp_path / 'epoch_3.pth').write_bytes(b'')
+    torch.save(dict(meta=dict(epoch=3, iter=3), state_dict={}), tmp_path / 'epoch_3.pth')
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_3.pth'))
     check_work_dir(cfg)  # now there is one
     fresh = build_config(DEMO, work_dir=str(tmp_path))

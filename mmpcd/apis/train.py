@@ -17,9 +17,10 @@ from mmengine.runner import Runner
 from ..engine import (adopt_resumed_seed, check_arguments, check_cfg_options, check_collate, check_epoch_length,
                       check_ranges, check_work_dir, warn_risky_settings, work_dir_lock)
 
-# Hooks of every run: a non-finite loss stops it; a checkpoint records its number of processes, checked on resume.
+# Hooks of every run: a non-finite or exploding loss stops it; a checkpoint records its number of processes and batch
+# size, checked on resume.
 # Named with their scope: mmdet and mmseg configs (tools/benchmarks/run_downstream.py) build hooks in their own.
-GUARD_HOOKS = ('mmselfsup.NonFiniteLossHook', 'mmselfsup.WorldSizeHook')
+GUARD_HOOKS = ('mmselfsup.NonFiniteLossHook', 'mmselfsup.ScheduleGuardHook')
 # The environment variable of each launcher that holds the global rank of the process.
 RANK_VARIABLES = dict(pytorch='RANK', slurm='SLURM_PROCID', mpi='OMPI_COMM_WORLD_RANK')
 

@@ -33,8 +33,8 @@ def read_labelled_list(list_file: str, image_root: str) -> Tuple[List[str], torc
 
     Raises:
         FileNotFoundError: the list, or an image it names, does not exist.
-        ValueError: a line has no integer label, or names an image outside
-            ``image_root`` (:func:`listed_image`).
+        ValueError: a line has no integer label, names an image outside
+            ``image_root`` (:func:`listed_image`), or the list names no image.
     """
     if not osp.isfile(list_file):
         raise FileNotFoundError(f'labelled image list {list_file} does not exist')
@@ -51,6 +51,9 @@ def read_labelled_list(list_file: str, image_root: str) -> Tuple[List[str], torc
                 raise FileNotFoundError(f'{list_file}:{number} names {path}, which does not exist')
             paths.append(path)
             labels.append(int(parts[1]))
+    if not paths:
+        raise ValueError(f'labelled image list {list_file} names no image (it is empty or blank): write one '
+                         f'"relative/path label" line per image of {image_root}')
     return paths, torch.tensor(labels)
 
 

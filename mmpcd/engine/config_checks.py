@@ -1,22 +1,25 @@
 """Checks and fixes of a training config before the Runner is built: overrides and arguments that nothing reads,
 ranges, risky settings, the resumed seed."""
 import difflib
+import glob
 import inspect
 import logging
 import math
 import os.path as osp
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 from mmengine.registry import Registry
-from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, Runner, find_latest_checkpoint
+from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, LogProcessor, Runner
+from mmengine.utils.dl_utils import set_multi_processing
+from torch.utils.data import DataLoader
 
 from mmselfsup import registry as registries
 from ..datasets import PackImageForDeviceAugment
-from ..fileio import load_checkpoint_file
+from ..fileio import CheckpointLoadError, load_checkpoint_file
 
 
 class ConfigError(ValueError):
@@ -55,6 +58,31 @@ POPPED_BY_BUILDER = {
     registries.HOOKS: {'priority'},
     registries.PARAM_SCHEDULERS: {'convert_to_iter_based'},
     registries.OPTIM_WRAPPERS: {'constructor', 'paramwise_cfg'},
+}
+
+
+def _parameters(function: Any, *left_out: str) -> FrozenSet[str]:
+    """The names of the parameters of ``function``, but ``self`` and ``left_out``."""
+    return frozenset(inspect.signature(function).parameters) - {'self', *left_out}
+
+
+# The keys the Runner reads of a dataloader dict: DataLoader's arguments and those Runner.build_dataloader takes out.
+DATALOADER_KEYS = _parameters(DataLoader) | {
+    'dataset', 'sampler', 'batch_sampler', 'collate_fn', 'worker_init_fn', 'num_batch_per_epoch', 'persistent_workers'
+}
+# The dicts the Runner reads without a ``type`` (log_processor: when it has none), by their key: the keys read of
+# each, and what reads them. auto_scale_lr and env_cfg are read key by key (Runner.scale_lr, Runner.setup_env);
+# env_cfg.dist_cfg goes to torch.distributed's init_process_group through **kwargs: not checked.
+UNTYPED_DICTS: Dict[str, Tuple[FrozenSet[str], str]] = {
+    'auto_scale_lr': (frozenset({'enable', 'base_batch_size'}), "mmengine's Runner.scale_lr"),
+    'env_cfg': (frozenset({'cudnn_benchmark', 'mp_cfg', 'dist_cfg', 'resource_limit'}), "mmengine's Runner.setup_env"),
+    'env_cfg.mp_cfg': (_parameters(set_multi_processing, 'distributed'), "mmengine's set_multi_processing"),
+    'randomness': (_parameters(Runner.set_randomness), "mmengine's Runner.set_randomness"),
+    'log_processor': (_parameters(LogProcessor), "mmengine's LogProcessor"),
+    **{
+        f'{split}_dataloader': (DATALOADER_KEYS, "mmengine's Runner.build_dataloader (and torch's DataLoader)")
+        for split in ('train', 'val', 'test')
+    },
 }
 
 
@@ -164,8 +192,26 @@ def _unknown_arguments(path: str, node: dict, built: Any, registry: Registry) ->
     ]
 
 
+def _unread_keys(cfg: dict) -> List[str]:
+    """The problems of the keys of the Runner's untyped dicts (``UNTYPED_DICTS``) that it does not read."""
+    problems = []
+    for path, (known, reader) in UNTYPED_DICTS.items():
+        node: Any = cfg
+        for key in path.split('.'):
+            node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or 'type' in node:  # absent, or typed: check_arguments' typed dicts
+            continue
+        for key in node:
+            if key not in known:
+                meant = _did_you_mean(key, sorted(known)) or '; remove it'
+                problems.append(f'{path}.{key}: {reader} reads no key {key!r} of {path} (it reads '
+                                f'{", ".join(sorted(known))}), so it would be ignored{meant}')
+    return problems
+
+
 def check_arguments(cfg: Config) -> None:
-    """Refuse an argument that the class built from a typed dict of ``cfg`` does not take, before the Runner.
+    """Refuse an argument that the class built from a typed dict of ``cfg`` does not take, or a key of an untyped
+    runner dict that the Runner does not read, before the Runner.
 
     Every dict with a ``type`` under the keys that mmengine builds (the
     model and its parts, hooks, the train loop, schedulers, the optimizer
@@ -174,17 +220,24 @@ def check_arguments(cfg: Config) -> None:
     starts or later: ``CheckpointHook`` passes the keywords it does not know
     to ``Runner.save_checkpoint``, so ``default_hooks.checkpoint.interva=5``
     crashed at the first save, after a whole interval of training. Classes
-    that take any keyword (``**kwargs``) are not checked.
+    that take any keyword (``**kwargs``) are not checked. The dicts that the
+    Runner reads key by key (``UNTYPED_DICTS``: ``auto_scale_lr``,
+    ``env_cfg`` and its ``mp_cfg``, ``randomness``, ``log_processor``
+    without a type, the dataloaders) are checked against the keys it reads:
+    a misspelt ``auto_scale_lr.enable`` or ``env_cfg.cudnn_benchmark`` was
+    ignored without a word.
 
     Raises:
-        ConfigError: Naming every unknown argument by its key and, where one
-            is close, the argument that was meant.
+        ConfigError: Naming every unknown argument or key by its path, the
+            keys known there (for an untyped dict) and, where one is close,
+            the one that was meant.
     """
     problems = []
     for path, node, registry in _typed_dicts(cfg.to_dict()):
         built = _built_class(node, registry, cfg.get('default_scope'))
         if built is not None:
             problems += _unknown_arguments(path, node, built, registry)
+    problems += _unread_keys(cfg.to_dict())
     if problems:
         raise ConfigError('the config has arguments that nothing takes (a typo?); fix or remove them:\n  ' +
                           '\n  '.join(problems))
@@ -226,28 +279,99 @@ def check_ranges(cfg: Config) -> None:
         raise ConfigError('the config has values out of range:\n  ' + '\n  '.join(problems))
 
 
-def check_work_dir(cfg: Config) -> None:
-    """Refuse to resume when there is nothing to resume; warn when a fresh run goes into an earlier run's work dir.
+def _saved_iteration(path: str) -> Optional[int]:
+    """The iteration at which the training checkpoint ``path`` was saved, or None if it cannot be read whole or is
+    not one (a ``state_dict`` and ``meta.iter``, as mmengine's Runner saves them). Only mapped, not read."""
+    try:
+        checkpoint = load_checkpoint_file(path, 'checkpoint', mmap=True)
+    except (OSError, CheckpointLoadError):
+        return None
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    return meta.get('iter') if isinstance(meta, dict) and 'state_dict' in checkpoint else None
 
-    mmengine's auto-resume with no checkpoint in the work dir logs
-    "Auto resumed from the latest checkpoint None" and trains from scratch.
-    A fresh run into a work dir with checkpoints would mix its checkpoints
-    with the earlier run's (and ``last_checkpoint`` then points to either).
+
+def resume_checkpoint(work_dir: str) -> Tuple[Optional[str], str]:
+    """The checkpoint that ``--resume`` continues the run of ``work_dir`` from, and why it is not the one its
+    ``last_checkpoint`` file names (``''`` when it is).
+
+    mmengine's CheckpointHook rewrites ``last_checkpoint`` in place after
+    each save: a kill at that moment leaves it empty or cut, and mmengine
+    then resumes from ``''`` (``No such file or directory: ''``). When the
+    file is missing, empty, or names a checkpoint that is missing or cannot
+    be read whole, the newest complete training checkpoint among the work
+    dir's ``*.pth`` is taken (the largest ``meta.iter``; the newest file of
+    equal ones).
+
+    Returns:
+        ``(path, why)``: the checkpoint (None: the work dir has none) and,
+        if it is not ``last_checkpoint``'s, what is wrong with that file.
+    """
+    record = osp.join(work_dir, 'last_checkpoint')
+    named = None
+    if osp.isfile(record):
+        with open(record) as f:
+            named = f.read().strip()
+    if named and _saved_iteration(named) is not None:
+        return named, ''
+    why = (f'{record} does not exist' if named is None else f'{record} is empty'
+           if not named else f'{record} names {named}, which is missing, cut short or not a training checkpoint')
+    complete = []
+    for path in glob.glob(osp.join(work_dir, '*.pth')):
+        iteration = _saved_iteration(path)
+        if iteration is not None:
+            complete.append((iteration, osp.getmtime(path), path))
+    return (max(complete)[2] if complete else None), why
+
+
+def check_work_dir(cfg: Config) -> None:
+    """Check the resume keys; find the checkpoint to resume from; warn when a fresh run goes into an earlier run's
+    work dir.
+
+    ``resume`` must be True or False: mmengine reads a path there as True
+    and resumes from the work dir's latest checkpoint, not from that path.
+    mmengine's auto-resume with no checkpoint in the work dir logs "Auto
+    resumed from the latest checkpoint None" and trains from scratch. With
+    a ``last_checkpoint`` that is empty (a kill while mmengine wrote it) or
+    names a missing or incomplete file, it failed; the newest complete
+    checkpoint is taken instead, and the log says so
+    (:func:`resume_checkpoint`). The checkpoint found is set as
+    ``cfg.load_from``: the Runner and :func:`adopt_resumed_seed` resume from
+    it. A fresh run into a work dir with checkpoints would mix its
+    checkpoints with the earlier run's (and ``last_checkpoint`` then points
+    to either).
 
     Args:
-        cfg: The training config, ``cfg.work_dir`` set.
+        cfg: The training config, ``cfg.work_dir`` set; changed in place on
+            an auto-resume (``resume`` without ``load_from``).
 
     Raises:
+        ConfigError: ``resume`` is not a bool, or ``load_from`` not a path.
         FileNotFoundError: ``cfg.resume`` is set without a checkpoint
             (``load_from``), and the work dir has none to resume from.
     """
-    latest = find_latest_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir) else None
-    if cfg.get('resume') and not cfg.get('load_from') and latest is None:
-        raise FileNotFoundError(
-            f'--resume: the work dir {cfg.work_dir} holds no checkpoint to resume from (no last_checkpoint file '
-            'written by a run). Give the checkpoint (--resume PATH) or the work dir of the run to continue '
-            '(--work-dir), or start afresh without --resume')
-    if not cfg.get('resume') and latest is not None:
+    resume, load_from = cfg.get('resume'), cfg.get('load_from')
+    if resume is not None and not isinstance(resume, bool):
+        meant = (f': it would resume from the latest checkpoint of the work dir, not from {resume}. To resume from '
+                 f'it, set load_from={resume!r} and resume=True (tools/train.py: --resume {resume})' if isinstance(
+                     resume, str) else '')
+        raise ConfigError(f'resume={resume!r}: mmengine\'s Runner takes resume as True or False, and reads this as '
+                          f'{bool(resume)}{meant}')
+    if load_from is not None and not isinstance(load_from, str):
+        raise ConfigError(f'load_from={load_from!r}: it must be the path of a checkpoint, or None')
+    latest, why = resume_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir) else (None, '')
+    if resume and not load_from:
+        if latest is None:
+            raise FileNotFoundError(
+                f'--resume: the work dir {cfg.work_dir} holds no checkpoint to resume from (no last_checkpoint file '
+                'written by a run, and no complete checkpoint). Give the checkpoint (--resume PATH) or the work dir '
+                'of the run to continue (--work-dir), or start afresh without --resume')
+        if why:
+            print_log(
+                f'--resume: {why} (mmengine rewrites it in place after each save: a kill at that moment leaves it '
+                f'empty or cut). Resuming from the newest complete checkpoint in the work dir instead: {latest} '
+                f'(saved at iteration {_saved_iteration(latest)})', logger='current', level=logging.WARNING)
+        cfg.load_from = latest
+    if not resume and latest is not None:
         print_log(
             f'THIS FRESH RUN GOES INTO THE WORK DIR OF AN EARLIER RUN: {cfg.work_dir} holds its checkpoints (the '
             f'latest {latest}). This run starts from scratch and writes its own checkpoints beside them, replacing '
@@ -318,7 +442,7 @@ def adopt_resumed_seed(cfg: Config) -> None:
     """
     if not cfg.get('resume'):
         return
-    path = cfg.get('load_from') or find_latest_checkpoint(cfg.work_dir)
+    path = cfg.get('load_from') or resume_checkpoint(cfg.work_dir)[0]
     if path is None:
         return
     # mapped, not read: the Runner reads the whole checkpoint once more when it resumes

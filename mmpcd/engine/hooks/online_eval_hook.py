@@ -1,7 +1,9 @@
 """See the student learn while it trains: k-NN top-1 and dense nearest-neighbour mIoU every few epochs."""
 import json
+import logging
 import os.path as osp
 import time
+import traceback
 from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
@@ -20,6 +22,10 @@ from ...fileio import atomic_write
 
 #: Where the results go in the work dir, and the prefix of the scalars.
 RESULTS_FILE, SCALAR_PREFIX = 'online_eval.json', 'online_eval/'
+
+
+class OnlineEvalError(RuntimeError):
+    """Online evaluations failed during a run whose training and checkpoints went on."""
 
 
 def model_normalization(preprocessor: torch.nn.Module) -> Tuple[List[float], List[float], bool]:
@@ -67,6 +73,18 @@ class OnlineEvalHook(Hook):
     the evaluation without the one-off image loading; a resumed run keeps the
     epochs up to the resumed one). Only the main process evaluates.
 
+    Nothing the hook does can cost training. Everything it reads (the lists,
+    images, labels and classes) is read and checked in ``before_train``,
+    before the first step, whatever ``at_start``: a wrong path or an empty
+    list stops the run there, naming the file. Its priority is ``LOWEST``:
+    after an epoch, the CheckpointHook has saved that epoch's checkpoint
+    before the evaluation starts. An evaluation after an epoch that fails
+    all the same (the model's forward, memory) is logged as an error with
+    its traceback and training goes on (in a distributed run, the other
+    processes would otherwise wait for this one until their timeout); the
+    run then ends with :class:`OnlineEvalError` naming the failed epochs,
+    once training and its last checkpoint are done.
+
     Args:
         data_root: The labelled classification data, or None for none.
         image_size: Side (px) its images are resized to.
@@ -79,7 +97,7 @@ class OnlineEvalHook(Hook):
         batch_size: Images per forward pass.
     """
 
-    priority = 'LOW'
+    priority = 'LOWEST'
 
     def __init__(self, data_root: Optional[str] = None, image_size: int = 224, dense_data_root: Optional[str] = None,
                  dense_image_size: int = 224, interval: int = 1, at_start: bool = True,
@@ -93,6 +111,7 @@ class OnlineEvalHook(Hook):
         self.interval, self.at_start = interval, at_start
         self.neighbours, self.temperature, self.batch_size = neighbours, temperature, batch_size
         self.results: Dict[int, Dict[str, float]] = {}
+        self.failures: Dict[int, str] = {}  # epoch: the error of its evaluation
         self._loaded = False
         self._labelled: Optional[Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]] = None  # train, val
         self._dense: Optional[Tuple[DenseSplit, DenseSplit, int]] = None  # train, val, number of classes
@@ -100,6 +119,7 @@ class OnlineEvalHook(Hook):
     def before_train(self, runner) -> None:
         if not is_main_process():
             return
+        self._load(self._model(runner).data_preprocessor)  # every file it reads, before the first step
         path = osp.join(runner.work_dir, RESULTS_FILE)
         if runner.epoch > 0 and osp.isfile(path):  # resumed: keep what the interrupted run measured
             with open(path) as f:
@@ -108,12 +128,33 @@ class OnlineEvalHook(Hook):
             self.evaluate(runner, runner.epoch)
 
     def after_train_epoch(self, runner) -> None:
-        if is_main_process() and (self.every_n_epochs(runner, self.interval) or self.is_last_train_epoch(runner)):
-            self.evaluate(runner, runner.epoch + 1)
+        if not (is_main_process() and (self.every_n_epochs(runner, self.interval) or self.is_last_train_epoch(runner))):
+            return
+        epoch = runner.epoch + 1
+        try:
+            self.evaluate(runner, epoch)
+        except Exception as err:  # the run's training and checkpoints go on; after_train reports it
+            self.failures[epoch] = f'{type(err).__name__}: {err}'
+            print_log(
+                f'ONLINE EVALUATION FAILED after epoch {epoch}: {self.failures[epoch]}. Training goes on (the '
+                f'checkpoint of this epoch, if one is due, was saved before it); the run will end with an error.\n'
+                f'{traceback.format_exc()}', logger='current', level=logging.ERROR)
+
+    def after_train(self, runner) -> None:
+        if self.failures:
+            failed = '; '.join(f'after epoch {epoch}: {error}' for epoch, error in self.failures.items())
+            raise OnlineEvalError(
+                f'OnlineEvalHook: {len(self.failures)} online evaluations failed ({failed}). Training went on and '
+                f'its checkpoints are saved in {runner.work_dir}; the scores of those epochs are missing from '
+                f'{RESULTS_FILE}. The log has each traceback')
+
+    @staticmethod
+    def _model(runner) -> torch.nn.Module:
+        return runner.model.module if is_model_wrapper(runner.model) else runner.model
 
     def evaluate(self, runner, epoch: int) -> Dict[str, float]:
         """Evaluate the student now; log and keep the results under ``epoch``."""
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = self._model(runner)
         self._load(model.data_preprocessor)
         backbone = model.backbone
         modes = [(module, module.training) for module in backbone.modules()]
@@ -154,7 +195,7 @@ class OnlineEvalHook(Hook):
         return values
 
     def _load(self, preprocessor: torch.nn.Module) -> None:
-        """Read the images and labels at the first evaluation, normalized for the model, and keep them."""
+        """Read the images and labels once (before the first step), normalized for the model, and keep them."""
         if self._loaded:
             return
         start = time.perf_counter()

@@ -17,8 +17,8 @@ model = dict(
     backbone=dict(norm_cfg=norm_cfg), neck=dict(norm_cfg=norm_cfg),
     roi_head=dict(bbox_head=dict(num_classes=num_classes, norm_cfg=norm_cfg),
                   mask_head=dict(num_classes=num_classes, norm_cfg=norm_cfg)),
-    train_cfg=dict(rpn_proposal=dict(nms_pre=500, max_per_img=250), rcnn=dict(sampler=dict(num=64))),
-    test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=250)))
+    train_cfg=dict(rpn_proposal=dict(nms_pre=500, max_per_img=250),
+                   rcnn=dict(sampler=dict(num=64))), test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=250)))
 # multi-scale training with the shorter side from 160-200 (the parent's 640-800 / 4, step 8 as 32 / 4), test at 200
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -39,7 +39,7 @@ dataset = dict(data_root=data_root, metainfo=metainfo, data_prefix=dict(img=''))
 optim_wrapper = dict(optimizer=dict(lr=0.02 * 4 / 16))
 loader = dict(num_workers=0, persistent_workers=False)
 train_dataloader = dict(batch_size=4, **loader, dataset=dict(**dataset, ann_file='annotations/instances_train.json',
-                                                              pipeline=train_pipeline))
+                                                             pipeline=train_pipeline))
 val_dataloader = dict(**loader, dataset=dict(**dataset, ann_file='annotations/instances_val.json',
                                              pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -38,8 +38,8 @@ optim_wrapper = dict(optimizer=dict(lr=0.01 * 8 / 16))
 loader = dict(num_workers=0, persistent_workers=False)
 train_dataloader = dict(
     batch_size=8, **loader, dataset=dict(**dataset, data_prefix=dict(img_path='train/images',
-                                                                      seg_map_path='train/labels'),
-                                          pipeline=train_pipeline))
+                                                                     seg_map_path='train/labels'),
+                                         pipeline=train_pipeline))
 val_dataloader = dict(
     **loader, dataset=dict(**dataset, data_prefix=dict(img_path='val/images', seg_map_path='val/labels'),
                            pipeline=test_pipeline))

@@ -19,6 +19,8 @@ from mmpcd.datasets.label_maps_to_coco import label_maps_to_coco, write_coco
 from conftest import REPO
 
 PETS = osp.join(REPO, 'data', 'pets_mini')
+#: mIoU points by which the quick fine-tuning of PCD's quick student must beat its random init's (docs/finetune_benchmark.md).
+QUICK_MARGIN = 3.0
 
 
 def _dense_set(root, labels, image_sizes=None, classes=('background', 'cat', 'dog')):
@@ -246,3 +248,39 @@ model = dict(roi_head=dict(bbox_head=dict(num_classes=2), mask_head=dict(num_cla
         if scope == 'mmdet':
             instances = DATASETS.build(cfg.val_dataloader.dataset).get_data_info(0)['instances']
             assert [i['bbox_label'] for i in instances] == [0]  # the cat, label 1, is mmdet's class 0
+
+
+@pytest.mark.slow
+def test_quick_benchmark_fine_tunes_pcd_and_its_random_init(tmp_path):
+    """tools/benchmarks/finetune_cpu.py --quick for the random init and PCD, seed 0: the pre-training (6 epochs of the
+    dense benchmark's PCD row), both exports, mmseg's and mmdet's runners and metrics, end to end on pets_mini. Every
+    run loaded its exported student (mmengine's log of the Pretrained init); the metrics are in range; after 60
+    iterations of the FCN, PCD's student segments the val split better than its random init by QUICK_MARGIN; a rerun
+    reuses every run."""
+    cmd = [
+        sys.executable, 'tools/benchmarks/finetune_cpu.py', '--quick', '--rows', bench.RANDOM, 'PCD', '--seeds', '1',
+        '--work-dir',
+        str(tmp_path / 'finetune'), '--pretrain-dir',
+        str(tmp_path / 'pretrain')
+    ]
+    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=2400)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
+    results = json.loads((tmp_path / 'finetune' / 'results.json').read_text())
+    scores = {
+        task: {row: runs[0]['metrics']
+               for row, runs in per_row.items()}
+        for task, per_row in results['tasks'].items()
+    }
+    for task, per_row in results['tasks'].items():
+        for row, (run, ) in per_row.items():
+            assert all(0 <= v <= 100 for v in run['metrics'].values()), (task, row, run['metrics'])
+            log = next(
+                osp.join(run['run_dir'], d, f'{d}.log') for d in sorted(__import__('os').listdir(run['run_dir']))
+                if osp.isfile(osp.join(run['run_dir'], d, f'{d}.log')))
+            student = osp.join(osp.dirname(run['run_dir']), 'student.pth')
+            assert f'backend from path: {student}' in open(log).read(), (task, row)
+            meta = torch.load(student, weights_only=True)['meta']
+            assert meta['norm_rescale'] == (0.25 if task == 'segmentation' else None)
+    assert scores['segmentation']['PCD']['mIoU'] > scores['segmentation'][bench.RANDOM]['mIoU'] + QUICK_MARGIN, scores
+    again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and again.stdout.count('reusing its finished fine-tuning') == 4, again.stdout[-3000:]

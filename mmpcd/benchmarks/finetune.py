@@ -53,14 +53,15 @@ RANDOM = 'random initialisation'
 #: The rows: the random init (the students' starting point) and the dense benchmark's core rows.
 ROWS = (RANDOM, *dense.CORE_ROWS)
 #: ``--quick``: a short pre-training (the dense benchmark's) and short fine-tunings, for the test.
+#: (A warm-up of one iteration would stay at its start factor: mmengine's LinearLR reaches the lr at its last step.)
 QUICK_FINETUNE = {
     'segmentation': {
-        'train_cfg.max_iters': 60, 'train_cfg.val_interval': 60, 'param_scheduler.0.end': 1,
+        'train_cfg.max_iters': 60, 'train_cfg.val_interval': 60, 'param_scheduler.0.end': 5,
         'param_scheduler.1.milestones': [42, 54], 'param_scheduler.1.end': 60, 'default_hooks.checkpoint.interval': 60
     },
     'instances': {
         'train_dataloader.dataset.indices': 40, 'val_dataloader.dataset.indices': 20, 'train_cfg.max_epochs': 1,
-        'train_cfg.val_interval': 1, 'param_scheduler.0.end': 1, 'param_scheduler.1.milestones': [1],
+        'train_cfg.val_interval': 1, 'param_scheduler.0.end': 3, 'param_scheduler.1.milestones': [1],
         'param_scheduler.1.end': 1, 'default_hooks.checkpoint.interval': 1, 'custom_hooks.0.num_iters': 2
     },
 }

@@ -19,7 +19,7 @@ from mmpcd.datasets.label_maps_to_coco import label_maps_to_coco, write_coco
 from conftest import REPO
 
 PETS = osp.join(REPO, 'data', 'pets_mini')
-#: mIoU points by which the quick fine-tuning of PCD's quick student must beat its random init's (docs/finetune_benchmark.md).
+#: mIoU points by which the quick fine-tuning of PCD's student must beat its random init's (docs/finetune_benchmark.md).
 QUICK_MARGIN = 3.0
 
 

@@ -217,16 +217,22 @@ def run(work_dir: str, pretrain_dir: str, rows: Sequence[str], seeds: Sequence[i
     return results
 
 
+#: Logged iterations (every 10th) averaged for the table's first and last training loss.
+LOSS_WINDOW = 5
+
+
 def table(results: dict) -> str:
-    """The results as a markdown table: every metric of every task, mean ± sd over seeds, runs and wall time."""
+    """The results as a markdown table: every metric of every task, mean ± sd over seeds, runs, the training loss at
+    the start and the end (has the schedule flattened it?) and wall time."""
     columns = [(task, column) for task in results['tasks'] for column in TASKS[task].metrics.values()]
     rows = list(dict.fromkeys(row for per_row in results['tasks'].values() for row in per_row))
     lines = [
-        '| row | ' + ' | '.join(f'{column} (%)' for _, column in columns) + ' | runs | minutes a run (' +
-        ', '.join(results['tasks']) + ') |', '|---' * (len(columns) + 3) + '|'
+        '| row | ' + ' | '.join(f'{column} (%)' for _, column in columns) + ' | runs | train loss, first / last '
+        f'{LOSS_WINDOW} logged iterations ({", ".join(results["tasks"])}) | minutes a run |',
+        '|---' * (len(columns) + 4) + '|'
     ]
     for row in rows:
-        cells, runs, minutes = [], set(), []
+        cells, runs, minutes, losses = [], set(), [], []
         for task, column in columns:
             values = [r['metrics'][column] for r in results['tasks'][task].get(row, [])]
             cells.append('{:.1f} ± {:.1f}'.format(*mean_std(values)) if values else '-')
@@ -234,8 +240,12 @@ def table(results: dict) -> str:
         for task in results['tasks']:
             done = results['tasks'][task].get(row, [])
             minutes.append(f'{sum(r["seconds"] for r in done) / 60 / len(done):.1f}' if done else '-')
+            curves = [[loss for _, loss in r['losses']] for r in done if r.get('losses')]
+            losses.append('{:.2f} / {:.2f}'.format(*(sum(sum(c[part]) / len(c[part]) for c in curves) / len(curves)
+                                                     for part in (slice(LOSS_WINDOW),
+                                                                  slice(-LOSS_WINDOW, None)))) if curves else '-')
         lines.append(f'| {row} | ' + ' | '.join(cells) + f' | {"/".join(map(str, sorted(runs)))} | '
-                     f'{" / ".join(minutes)} |')
+                     f'{"; ".join(losses)} | {" / ".join(minutes)} |')
     return '\n'.join(lines)
 
 

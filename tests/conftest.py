@@ -2,7 +2,9 @@ import copy
 import os
 import os.path as osp
 import socket
+import subprocess
 import sys
+from typing import Tuple
 
 import pytest
 import torch
@@ -53,6 +55,21 @@ def model_cfg(base_model_cfg, mocov3_ckpt) -> dict:
     cfg['teacher_ckpt'] = mocov3_ckpt
     cfg['head']['queue_len'] = 64
     return cfg
+
+
+#: The dense benchmark's quick PCD run (tools/benchmarks/dense_cpu.py --quick --rows PCD --seeds 1).
+QUICK_DENSE_PCD = ['tools/benchmarks/dense_cpu.py', '--quick', '--rows', 'PCD', '--seeds', '1', '--work-dir']
+
+
+@pytest.fixture(scope='session')
+def quick_dense_pcd(tmp_path_factory) -> Tuple[str, subprocess.CompletedProcess]:
+    """The dense benchmark's quick PCD run, trained once for the tests that read it: its work dir and the completed
+    command. The dense benchmark's test checks what it prints and writes; the fine-tuning benchmark's test fine-tunes
+    its student (its run is reused, not trained again)."""
+    work_dir = str(tmp_path_factory.mktemp('quick_dense_pcd'))
+    out = subprocess.run([sys.executable, *QUICK_DENSE_PCD, work_dir], cwd=REPO, capture_output=True, text=True,
+                         timeout=1800)
+    return work_dir, out
 
 
 def free_port() -> int:

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,7 +14,7 @@ from mmengine.optim import build_optim_wrapper
 from mmpcd.benchmarks import dense as bench
 from mmselfsup.registry import MODELS
 
-from conftest import REPO
+from conftest import QUICK_DENSE_PCD, REPO
 
 #: mIoU points by which the quick PCD student must beat its random init, per readout: above the seed noise of the
 #: random init and of the quick gain (docs/dense_benchmark.md).
@@ -158,15 +159,13 @@ def test_table_gives_mean_and_sample_std_over_seeds():
 
 
 @pytest.mark.slow
-def test_quick_dense_benchmark_pcd_pixels_beat_its_random_init(tmp_path):
-    """One seed of the quick benchmark: PCD's frozen map segments better than the init it started from, under both
-    readouts; the teacher's map is the ceiling and its broadcast pooled vector is far below it. Run again, the
-    benchmark reuses the finished run and its probes."""
-    command = [
-        sys.executable, 'tools/benchmarks/dense_cpu.py', '--quick', '--rows', 'PCD', '--seeds', '1', '--work-dir',
-        str(tmp_path)
-    ]
-    out = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1800)
+def test_quick_dense_benchmark_pcd_pixels_beat_its_random_init(quick_dense_pcd):
+    """One seed of the quick benchmark (conftest's quick_dense_pcd, trained once a session): PCD's frozen map segments
+    better than the init it started from, under both readouts; the teacher's map is the ceiling and its broadcast
+    pooled vector is far below it. Run again, the benchmark reuses the finished run and its probes."""
+    work_dir, out = quick_dense_pcd
+    tmp_path = Path(work_dir)
+    command = [sys.executable, *QUICK_DENSE_PCD, work_dir]
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
     results = json.loads((tmp_path / 'results.json').read_text())
     scores = results['scores']

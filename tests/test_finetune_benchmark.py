@@ -139,7 +139,6 @@ def test_cpu_configs_differ_from_table1_only_where_the_scale_forces(task):
     """Every leaf of the Table 1 config stays, but for the listed changes; the model's structure (module types with
     SyncBN as BN, parameter shapes but for the class-count layers), the optimiser and the hooks are the parent's."""
     from mmengine.registry import init_default_scope
-    from mmengine.runner import Runner  # noqa: F401 (registers the runner's parts)
 
     with open(bench.TASKS[task].config) as f:
         assert f"_base_ = ['{osp.relpath(PARENTS[task], osp.dirname(bench.TASKS[task].config))}']" in f.read()
@@ -255,20 +254,22 @@ model = dict(roi_head=dict(bbox_head=dict(num_classes=2), mask_head=dict(num_cla
 
 
 @pytest.mark.slow
-def test_quick_benchmark_fine_tunes_pcd_and_its_random_init(tmp_path):
-    """tools/benchmarks/finetune_cpu.py --quick for the random init and PCD, seed 0: the pre-training (6 epochs of the
-    dense benchmark's PCD row), both exports, mmseg's and mmdet's runners and metrics, end to end on pets_mini. Every
-    run loaded its exported student (mmengine's log of the Pretrained init); the metrics are in range; after 60
-    iterations of the FCN, PCD's student segments the val split better than its random init by QUICK_MARGIN; a rerun
-    reuses every run."""
+def test_quick_benchmark_fine_tunes_pcd_and_its_random_init(tmp_path, quick_dense_pcd):
+    """tools/benchmarks/finetune_cpu.py --quick for the random init and PCD, seed 0: the dense benchmark's quick PCD
+    run (conftest's quick_dense_pcd: 6 epochs, reused here, not trained again), both exports, mmseg's and mmdet's
+    runners and metrics, end to end on pets_mini. Every run loaded its exported student (mmengine's log of the
+    Pretrained init); the metrics are in range; after 60 iterations of the FCN, PCD's student segments the val split
+    better than its random init by QUICK_MARGIN; a rerun reuses every run."""
+    pretrain_dir, pretrained = quick_dense_pcd
+    assert pretrained.returncode == 0, pretrained.stderr[-3000:]
     cmd = [
         sys.executable, 'tools/benchmarks/finetune_cpu.py', '--quick', '--rows', bench.RANDOM, 'PCD', '--seeds', '1',
         '--work-dir',
-        str(tmp_path / 'finetune'), '--pretrain-dir',
-        str(tmp_path / 'pretrain')
+        str(tmp_path / 'finetune'), '--pretrain-dir', pretrain_dir
     ]
     out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=2400)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
+    assert 'PCD_seed0: reusing its finished run' in out.stdout
     results = json.loads((tmp_path / 'finetune' / 'results.json').read_text())
     scores = {
         task: {row: runs[0]['metrics']

@@ -11,6 +11,7 @@ import pycocotools.mask as mask_utils
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.registry import DATASETS, MODELS, DefaultScope
 from PIL import Image
 
 from mmpcd.benchmarks import finetune as bench
@@ -138,7 +139,6 @@ CHANGED = {
 def test_cpu_configs_differ_from_table1_only_where_the_scale_forces(task):
     """Every leaf of the Table 1 config stays, but for the listed changes; the model's structure (module types with
     SyncBN as BN, parameter shapes but for the class-count layers), the optimiser and the hooks are the parent's."""
-    from mmengine.registry import init_default_scope
 
     with open(bench.TASKS[task].config) as f:
         assert f"_base_ = ['{osp.relpath(PARENTS[task], osp.dirname(bench.TASKS[task].config))}']" in f.read()
@@ -156,14 +156,13 @@ def test_cpu_configs_differ_from_table1_only_where_the_scale_forces(task):
     assert {k: v['type']
             for k, v in child.default_hooks.items()} == {k: v['type']
                                                          for k, v in parent.default_hooks.items()}
-    init_default_scope(child.default_scope)
     __import__('mmpcd.downstream')
-    from mmengine.registry import MODELS
     models = []
-    for cfg in (parent, child):
-        model_cfg = cfg.model.copy()
-        model_cfg.backbone.init_cfg = None
-        models.append(MODELS.build(model_cfg))
+    with DefaultScope.overwrite_default_scope(child.default_scope):  # the test session's scope stays mmselfsup
+        for cfg in (parent, child):
+            model_cfg = cfg.model.copy()
+            model_cfg.backbone.init_cfg = None
+            models.append(MODELS.build(model_cfg))
     types = [[type(m).__name__.replace('SyncBatchNorm', 'BatchNorm2d') for m in model.modules()] for model in models]
     assert types[0] == types[1]
     shapes = [{k: v.shape for k, v in model.state_dict().items()} for model in models]
@@ -239,18 +238,16 @@ test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
 model = dict(roi_head=dict(bbox_head=dict(num_classes=2), mask_head=dict(num_classes=2)))
 ''')
-    from mmengine.registry import DATASETS, init_default_scope
     for config, scope, classes in ((seg, 'mmseg', ('background', 'cat', 'dog')), (det, 'mmdet', ('cat', 'dog'))):
         cfg = Config.fromfile(str(config))
-        init_default_scope(scope)
-        for loader in (cfg.train_dataloader, cfg.val_dataloader):
-            dataset = DATASETS.build(loader.dataset)
-            assert len(dataset) == 3 and tuple(dataset.metainfo['classes']) == classes
-            sample = dataset[0]
-            assert sample['data_samples'] is not None
-        if scope == 'mmdet':
-            instances = DATASETS.build(cfg.val_dataloader.dataset).get_data_info(0)['instances']
-            assert [i['bbox_label'] for i in instances] == [0]  # the cat, label 1, is mmdet's class 0
+        with DefaultScope.overwrite_default_scope(scope):
+            for loader in (cfg.train_dataloader, cfg.val_dataloader):
+                dataset = DATASETS.build(loader.dataset)
+                assert len(dataset) == 3 and tuple(dataset.metainfo['classes']) == classes
+                assert dataset[0]['data_samples'] is not None
+            if scope == 'mmdet':
+                instances = DATASETS.build(cfg.val_dataloader.dataset).get_data_info(0)['instances']
+                assert [i['bbox_label'] for i in instances] == [0]  # the cat, label 1, is mmdet's class 0
 
 
 @pytest.mark.slow

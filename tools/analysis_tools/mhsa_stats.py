@@ -12,6 +12,7 @@ the image-level loss (mmpcd.analysis.attention). ``--json`` writes the numbers.
 """
 import argparse
 import json
+from pathlib import Path
 from typing import List, Optional
 
 import torch
@@ -33,7 +34,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
                         help='take the maps with BN on running statistics (default: on the batch, as the loss)')
     parser.add_argument('--json', help='write the numbers to this json file')
     args = parser.parse_args(argv)
-    if any('/val' in source.replace('\\', '/') for source in args.images):
+    if any(part.startswith('val') for source in args.images for part in Path(source).parts):
         raise SystemExit(f'--images {args.images}: use train images; these numbers must not be read on a val split')
     model = load_model('model', args.config, args.checkpoint, seed=args.seed)
     if not hasattr(model.module, 'student_forward'):

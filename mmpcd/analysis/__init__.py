@@ -10,8 +10,8 @@ from .rankme import rankme
 from .training_logs import log_files, queue_length, read_training_log
 
 __all__ = [
-    'AnalysedModel', 'add_image_arguments', 'attention_entropy', 'gradient_alignment', 'mhsa_statistics',
-    'pixel_cosine', 'pixel_spread', 'add_model_arguments', 'add_size_argument', 'effective_receptive_field',
-    'images_from_arguments', 'list_images', 'load_model', 'load_raw_images', 'log_files', 'mass_centre', 'mass_radius',
-    'models_from_arguments', 'pca', 'queue_length', 'rankme', 'read_training_log', 'support', 'whole_number'
+    'AnalysedModel', 'add_image_arguments', 'add_model_arguments', 'add_size_argument', 'attention_entropy',
+    'effective_receptive_field', 'gradient_alignment', 'images_from_arguments', 'list_images', 'load_model',
+    'load_raw_images', 'log_files', 'mass_centre', 'mass_radius', 'mhsa_statistics', 'models_from_arguments', 'pca',
+    'pixel_cosine', 'pixel_spread', 'queue_length', 'rankme', 'read_training_log', 'support', 'whole_number'
 ]

@@ -73,7 +73,7 @@ def _backbone_gradient(loss: torch.Tensor, params: List[nn.Parameter]) -> torch.
     return torch.cat([(torch.zeros_like(p) if g is None else g).flatten() for p, g in zip(params, grads)])
 
 
-def contrast_heads(head: PixelContrastHead) -> Iterator[PixelContrastHead]:
+def _contrast_heads(head: PixelContrastHead) -> Iterator[PixelContrastHead]:
     """The pixel-level and image-level heads with ``head``'s temperature and a copy of its queue."""
     feat_dim, queue_len = head.queue.shape
     for cls in (PixelContrastHead, ImageContrastHead):
@@ -108,7 +108,9 @@ def gradient_alignment(model: nn.Module, views: torch.Tensor) -> float:
     map ``MHSA(φ(backbone(views)))`` against the same teacher map, as one
     view of :meth:`PCD.loss` computes them. The model runs in training mode
     (BN on batch statistics, as in training); its BN running statistics and
-    its queue are left as they were.
+    its queue are left as they were. The cosine is taken in float64: in
+    float32, over the 11 M parameters of a ResNet-18, it was off by 0.007
+    (0.9975 against 0.9905 for the dense benchmark's PCD at init, 32 images).
 
     Args:
         model: A PCD model (``student_forward``, ``teacher``, ``head`` with a queue).
@@ -122,7 +124,7 @@ def gradient_alignment(model: nn.Module, views: torch.Tensor) -> float:
             teacher = model.teacher(views)
         student = model.student_forward(views)
         params = [p for p in model.backbone.parameters() if p.requires_grad]
-        pixel, image = (_backbone_gradient(head.loss(student, teacher), params) for head in contrast_heads(model.head))
+        pixel, image = (_backbone_gradient(head.loss(student, teacher), params) for head in _contrast_heads(model.head))
     return float(F.cosine_similarity(pixel.double(), image.double(), dim=0))
 
 

@@ -1,4 +1,5 @@
-"""The analysis tools (tools/analysis_tools/{erf,feature_maps,embeddings,plot_curves}.py) on shipped data, small.
+"""The analysis tools (tools/analysis_tools/{erf,feature_maps,embeddings,plot_curves,mhsa_stats}.py) on shipped
+data, small.
 
 Each tool runs end to end (its ``main``) and writes a PNG of the expected panels; the numbers it prints hold the
 properties they measure: an ERF's support is the theoretical receptive field of a conv stack and the whole input
@@ -340,3 +341,29 @@ def test_sizes_and_counts_are_checked_by_flag(capsys, name, argv, message):
     with pytest.raises(SystemExit) as stop:
         tool(name)(['--model', 'R18', 'torchvision:resnet18', *argv])
     assert stop.value.code == 2 and message in capsys.readouterr().err
+
+
+DENSE_CONFIG = osp.join(REPO, 'configs', 'pcd', 'dense_cpu', 'pcd_resnet18-effnetlite0_1xb32-lars-20e_pets-mini.py')
+
+
+@pytest.mark.parametrize('images', ['data/pets_mini/val/images', 'val', 'data/coco_mini/val2017'])
+def test_mhsa_stats_refuses_val_images(images):
+    """mhsa_stats.py: its numbers may choose the default MHSA form, so a val split (a path component starting with
+    val) is refused before anything is built."""
+    with pytest.raises(SystemExit, match='use train images'):
+        tool('mhsa_stats')([DENSE_CONFIG, '--images', images])
+
+
+def test_mhsa_stats_prints_the_numbers(tmp_path, capsys):
+    """mhsa_stats.py on 4 pets_mini train images: the 8 heads' entropies against log 16, both maps' numbers, the
+    gradient cosine, and the json."""
+    out = tmp_path / 'stats.json'
+    stats = tool('mhsa_stats')([
+        DENSE_CONFIG, '--images',
+        osp.join(REPO, 'data', 'pets_mini', 'train', 'images'), '--num-images', '4', '--json',
+        str(out)
+    ])
+    printed = capsys.readouterr().out
+    assert 'uniform maximum log(16) = 2.773' in printed and 'after the MHSA' in printed
+    assert 'gradient cosine' in printed
+    assert out.is_file() and len(stats['entropy']) == 8

@@ -33,6 +33,9 @@ ROW_CHANGES = {
     'PCD without SpatialAdaptor': {'teacher.neck', 'neck', 'attention', 'head'},  # Table 3 (a): as wide as 1280
     # DisCo's student (its projection, momentum encoder, queue and loss) in place of φ, MHSA and the pixel loss
     'DisCo': {'model', 'neck', 'head', 'attention', 'queue', 'encoder_k', 'model.symmetric', 'model.cross_view'},
+    'PCD with residual MHSA': {'attention'},  # PixelMHSA(residual=True): its settings only, the same parameters
+    'PCD with residual MHSA from identity': {'attention'},  # PixelMHSA(residual=True, zero_init_proj=True)
+    'PCD with extra pred.': {'attention'},  # Table 4: a prediction head in place of the MHSA
     'PCD at 64 px': set(),  # the crops only
     'image-level PCD at 64 px': {'head'},
 }

@@ -15,6 +15,7 @@ import pytest
 import torch
 from torch import nn
 
+from mmpcd.analysis import pixel_spread
 from mmpcd.models.necks.pixel_mhsa import PixelMHSA
 
 C, HEADS, D = 12, 3, 4  # in_channels, heads, channels per head (inner width 12)
@@ -57,10 +58,10 @@ def reference_mhsa(module: PixelMHSA, x: torch.Tensor, scale: Optional[float] = 
     return out
 
 
-def random_module(seed: int, act_cfg: Optional[dict] = None) -> PixelMHSA:
+def random_module(seed: int, act_cfg: Optional[dict] = None, **kwargs) -> PixelMHSA:
     """A float64 PixelMHSA with random weights and biases, scaled so that the attention logits are of order 1-10."""
     torch.manual_seed(seed)
-    module = PixelMHSA(in_channels=C, num_heads=HEADS, head_channels=D, act_cfg=act_cfg).double()
+    module = PixelMHSA(in_channels=C, num_heads=HEADS, head_channels=D, act_cfg=act_cfg, **kwargs).double()
     for conv in (module.query, module.key, module.value, module.proj):
         nn.init.normal_(conv.weight, std=0.6)
         nn.init.normal_(conv.bias, std=0.3)
@@ -120,3 +121,62 @@ def test_the_reference_tells_the_wrong_variants_apart(wrong: str):
     with torch.no_grad():
         difference = (reference_mhsa(module, x, **variant) - reference_mhsa(module, x)).abs().max()
     assert difference > 1e-2
+
+
+def test_residual_form_is_the_input_plus_the_definition():
+    """``residual=True`` (issue 34): x + MHSA(x), the Transformer's residual sub-layer; with ``act_cfg`` the
+    activation comes after the sum."""
+    x = random_input(2)
+    module = random_module(2, residual=True)
+    with torch.no_grad():
+        torch.testing.assert_close(module(x), x + reference_mhsa(module, x), rtol=1e-10, atol=1e-10)
+    module = random_module(2, act_cfg=dict(type='ReLU'), residual=True)
+    with torch.no_grad():
+        torch.testing.assert_close(module(x), torch.relu(x + reference_mhsa(module, x)), rtol=1e-10, atol=1e-10)
+
+
+def test_attention_weights_are_the_definitions():
+    """attention_weights (read by mmpcd.analysis.attention) is softmax(q k^T / sqrt(d)) over the keys: multiplied
+    by the values and projected, it gives the module's output."""
+    module, x = random_module(3), random_input(3)
+    n, _, h, w = x.shape
+    with torch.no_grad():
+        weights = module.attention_weights(x)
+        _, _, v = module.heads(x)
+        out = (weights @ v).transpose(2, 3).reshape(n, HEADS * D, h, w)
+        torch.testing.assert_close(module.proj(out), module(x), rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(n, HEADS, h * w, dtype=torch.float64))
+
+
+@pytest.mark.parametrize('init_cfg', [None, dict(type='Kaiming', layer='Conv2d')])
+def test_zero_init_proj_starts_as_the_identity(init_cfg):
+    """``residual=True, zero_init_proj=True``: the output is the input at initialisation, also after
+    init_weights() with an init_cfg that re-initialises every conv; the other convs keep their random init."""
+    torch.manual_seed(0)
+    module = PixelMHSA(in_channels=C, num_heads=HEADS, head_channels=D, residual=True, zero_init_proj=True,
+                       init_cfg=init_cfg)
+    module.init_weights()
+    x = random_input(0).float()
+    with torch.no_grad():
+        assert torch.equal(module(x), x)
+    assert module.query.weight.abs().sum() > 0
+
+
+def test_zero_init_proj_without_residual_is_refused():
+    with pytest.raises(ValueError, match='zero_init_proj=True without residual=True'):
+        PixelMHSA(in_channels=C, zero_init_proj=True)
+
+
+@pytest.mark.parametrize('kwargs, kept', [(dict(residual=True), 0.5), (dict(residual=True, zero_init_proj=True), 1.0)])
+def test_residual_forms_keep_distinct_pixels_apart_at_init(kwargs, kept):
+    """On a map whose pixels differ (a shared mean plus per-pixel noise, spread ~100%), a default-initialised
+    PixelMHSA of the paper's widths nearly averages them (spread under 10% of the input's), while the residual form
+    keeps more than half of the input's spread and the zero-projection form all of it."""
+    x = torch.randn(4, 256, 1, 1) + torch.randn(4, 256, 4, 4, generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(0)
+    literal = PixelMHSA()
+    torch.manual_seed(0)
+    variant = PixelMHSA(**kwargs)
+    with torch.no_grad():
+        assert pixel_spread(literal(x)).mean() < 0.1 * pixel_spread(x).mean()
+        assert pixel_spread(variant(x)).mean() > (kept - 1e-6) * pixel_spread(x).mean()

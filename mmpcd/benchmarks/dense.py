@@ -44,6 +44,12 @@ ROWS = {
     'PCD w/o MHSA': osp.join(PCD_CONFIGS, f'pcd_resnet18-effnetlite0-wo-mhsa_{_RECIPE}.py'),
     'PCD without SpatialAdaptor': osp.join(PCD_CONFIGS, f'pcd_resnet18-effnetlite0-variant-a_{_RECIPE}.py'),
     'DisCo': osp.join(REPO_ROOT, 'configs', 'disco', 'dense_cpu', f'disco_resnet18-effnetlite0_{_RECIPE}.py'),
+    # Issue 34: the paper-literal MHSA averages the pixels at initialisation; two forms that keep them apart, and the
+    # paper's other control for the MHSA (Table 4, a prediction head of its parameter count).
+    'PCD with residual MHSA': osp.join(PCD_CONFIGS, f'pcd_resnet18-effnetlite0-mhsa-residual_{_RECIPE}.py'),
+    'PCD with residual MHSA from identity': osp.join(PCD_CONFIGS,
+                                                     f'pcd_resnet18-effnetlite0-mhsa-residual-zero-proj_{_RECIPE}.py'),
+    'PCD with extra pred.': osp.join(PCD_CONFIGS, f'pcd_resnet18-effnetlite0-extra-pred_{_RECIPE}.py'),
 }
 CORE_ROWS = ('PCD', 'image-level PCD', 'SEED', 'PCD w/o MHSA')
 #: The same two PCD rows at 64 px crops (2 x 2 maps, as the classification benchmark): does the gap grow with the map?

@@ -18,7 +18,7 @@ from conftest import REPO
 
 ABLATIONS = osp.join(REPO, 'configs', 'pcd', 'ablations')
 KEYS = ('asymmetric', 'image-level', 'variant-a', 'variant-b', 'variant-c', 'variant-d', 'wo-mhsa', 'extra-pred',
-        'cross-view')
+        'cross-view', 'mhsa-residual', 'mhsa-residual-zero-proj')
 
 
 def config_of(key: str) -> Config:

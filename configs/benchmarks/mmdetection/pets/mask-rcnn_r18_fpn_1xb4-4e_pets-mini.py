@@ -21,17 +21,13 @@ model = dict(
                    rcnn=dict(sampler=dict(num=64))), test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=250)))
 # multi-scale training with the shorter side from 160-200 (the parent's 640-800 / 4, step 8 as 32 / 4), test at 200
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    *_base_.pcd_coco_train_pipeline[:2],
     dict(type='RandomChoiceResize', scales=[(333, short) for short in range(160, 201, 8)], keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs'),
+    *_base_.pcd_coco_train_pipeline[3:]
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(333, 200), keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+    _base_.test_pipeline[0],
+    dict(type='Resize', scale=(333, 200), keep_ratio=True), *_base_.test_pipeline[2:]
 ]
 dataset = dict(data_root=data_root, metainfo=metainfo, data_prefix=dict(img=''))
 # batch 4 in one process (the parent's 8 x 2 = 16), lr scaled with it (linear scaling, as mmengine's auto_scale_lr);

@@ -17,18 +17,14 @@ norm_cfg = dict(type='BN', requires_grad=True)  # SyncBN in one process is BN
 model = dict(data_preprocessor=dict(size=crop_size), backbone=dict(norm_cfg=norm_cfg),
              decode_head=dict(num_classes=num_classes, norm_cfg=norm_cfg))
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    *_base_.train_pipeline[:2],
     dict(type='RandomChoiceResize', scales=[(640, short) for short in range(80, 321, 40)], keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
+    dict(type='RandomCrop', crop_size=crop_size), *_base_.train_pipeline[4:]
 ]
-test_pipeline = [  # evaluated at the images' own size, as the parent's 2048 x 1024
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(640, 160), keep_ratio=True),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs'),
+# evaluated at the images' own size, as the parent's at 2048 x 1024
+test_pipeline = [
+    _base_.test_pipeline[0],
+    dict(type='Resize', scale=(640, 160), keep_ratio=True), *_base_.test_pipeline[2:]
 ]
 dataset = dict(type='BaseSegDataset', data_root=data_root, metainfo=metainfo, img_suffix='.jpg', seg_map_suffix='.png',
                reduce_zero_label=False)

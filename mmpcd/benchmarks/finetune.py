@@ -49,7 +49,7 @@ TASKS = {
     'instances': FinetuneTask(osp.join(BENCH, 'mmdetection', 'pets', 'mask-rcnn_r18_fpn_1xb4-4e_pets-mini.py'), False,
                               {'coco/bbox_mAP': 'AP^bbox', 'coco/segm_mAP': 'AP^mask'}, 100.),
 }
-RANDOM = 'random initialisation'
+RANDOM = dense.RANDOM
 #: The rows: the random init (the students' starting point) and the dense benchmark's core rows.
 ROWS = (RANDOM, *dense.CORE_ROWS)
 #: ``--quick``: a short pre-training (the dense benchmark's) and short fine-tunings, for the test.

@@ -29,6 +29,7 @@ from ..fileio import atomic_write, load_checkpoint_file
 from ..paths import REPO_ROOT
 from . import dense
 from .distillation import files_digest, mean_std, run_dir_name, save_init, source_files, state_digest, train
+from .distillation_figures import last_checkpoint
 from .downstream import check_pretrained_inits, last_metrics
 
 BENCH = osp.join(REPO_ROOT, 'configs', 'benchmarks')
@@ -272,12 +273,6 @@ def summary_line(results: dict, row: str, baseline: str, column: str) -> Optiona
 
 #: Val images drawn in the figures of predictions (the dense benchmark's).
 FIGURE_IMAGES = dense.FIGURE_IMAGES
-
-
-def last_checkpoint(run_dir: str) -> str:
-    """The checkpoint a fine-tuning run ended with (its ``last_checkpoint`` file)."""
-    with open(osp.join(run_dir, 'last_checkpoint')) as f:
-        return f.read().strip()
 
 
 def fine_tuned_model(task_name: str, run_dir: str) -> torch.nn.Module:

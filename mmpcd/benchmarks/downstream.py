@@ -172,14 +172,18 @@ def config_with_options(config: str, options: Sequence[str]) -> Config:
     return cfg
 
 
+def scalar_records(work_dir: str) -> Iterator[dict]:
+    """The records of a run's ``scalars.json`` files (mmengine's, one a timestamped log folder), in order."""
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            yield from map(json.loads, f)
+
+
 def last_metrics(work_dir: str, keys: List[str]) -> Dict[str, float]:
     """The metrics of the last evaluation in a run's scalars.json."""
     found: Dict[str, float] = {}
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
-        with open(path) as f:
-            for line in f:
-                record = json.loads(line)
-                found.update({k: record[k] for k in keys if k in record})
+    for record in scalar_records(work_dir):
+        found.update({k: record[k] for k in keys if k in record})
     missing = [k for k in keys if k not in found]
     if missing:
         raise RuntimeError(f'no {missing} in the logs of {work_dir}: did the evaluation run?')

@@ -30,7 +30,7 @@ from ..paths import REPO_ROOT
 from . import dense
 from .distillation import files_digest, mean_std, run_dir_name, save_init, source_files, state_digest, train
 from .distillation_figures import last_checkpoint
-from .downstream import check_pretrained_inits, last_metrics
+from .downstream import check_pretrained_inits, last_metrics, scalar_records
 
 BENCH = osp.join(REPO_ROOT, 'configs', 'benchmarks')
 
@@ -105,14 +105,7 @@ def export(checkpoint: str, out: str, norm_rescale: bool) -> None:
 
 def training_losses(run_dir: str) -> List[List[float]]:
     """``[iteration, loss]`` of every logged training iteration of a run (its ``scalars.json``)."""
-    losses = []
-    for path in sorted(glob.glob(osp.join(run_dir, '*', 'vis_data', 'scalars.json'))):
-        with open(path) as f:
-            for line in f:
-                record = json.loads(line)
-                if 'loss' in record and 'iter' in record:
-                    losses.append([record['iter'], record['loss']])
-    return losses
+    return [[r['iter'], r['loss']] for r in scalar_records(run_dir) if 'loss' in r and 'iter' in r]
 
 
 #: What mmdet's CocoMetric logs when no detection passed the test score threshold (it then logs no metric).

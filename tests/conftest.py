@@ -84,3 +84,19 @@ def free_port() -> int:
 def pytest_configure(config):
     init_default_scope('mmselfsup')
     os.chdir(REPO)  # configs name data paths relative to the repository root
+    workers = os.environ.get('PYTEST_XDIST_WORKER_COUNT')
+    if workers:  # pytest -n N: the cores shared among the workers and the runs they start (tests/README.md)
+        threads = max(1, (os.cpu_count() or 1) // int(workers))
+        torch.set_num_threads(threads)
+        for name in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+            os.environ[name] = str(threads)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Longest first, for ``pytest -n``'s scheduler: the tests that read the shared quick run (one group, so one
+    worker trains it: ``--dist loadgroup``), then the other ``slow`` tests, then the rest, each in its files' order."""
+    for item in items:
+        if 'quick_dense_pcd' in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group('quick_dense_pcd'))
+    items.sort(key=lambda item: ('quick_dense_pcd' not in item.fixturenames, item.get_closest_marker('slow') is None))

@@ -48,6 +48,7 @@ def test_device_path_is_the_device_augment_config():
 
 
 @pytest.mark.slow
+@pytest.mark.alone  # the parts' timings must add up to the whole step's
 def test_tiny_run_prints_both_layouts_against_the_ceiling():
     cmd = [
         sys.executable, 'tools/analysis_tools/benchmark_pcd.py', '--batch', '2', '--img-size', '64', '--repeats', '1',

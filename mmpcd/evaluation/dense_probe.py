@@ -232,8 +232,8 @@ def fit_knn_readout(features: torch.Tensor, labels: Sequence[torch.Tensor], num_
 
 
 def dense_probe(train_features: torch.Tensor, train_labels: Sequence[torch.Tensor], val_features: torch.Tensor,
-                val_labels: Sequence[torch.Tensor], num_classes: int,
-                predict: Sequence[int] = ()) -> Dict[str, Dict[str, object]]:
+                val_labels: Sequence[torch.Tensor], num_classes: int, predict: Sequence[int] = (),
+                pixels_per_image: int = PIXELS_PER_IMAGE) -> Dict[str, Dict[str, object]]:
     """Both readouts fitted on the train maps and scored on the val maps.
 
     Args:
@@ -241,13 +241,14 @@ def dense_probe(train_features: torch.Tensor, train_labels: Sequence[torch.Tenso
         train_labels, val_labels: Label maps (H_i, W_i) of the same images.
         num_classes: Number of classes.
         predict: Val images whose linear-readout label maps to return.
+        pixels_per_image: Labelled pixels an image of the linear readout's fit.
 
     Returns:
         ``{'linear': scores, 'knn': scores}``, each with ``miou``, ``pixel_acc`` and per-class ``iou`` (%);
         ``linear`` also has the chosen ``l2`` and, for ``predict``, ``predictions``: uint8 label maps.
     """
     sizes = [label.shape for label in val_labels]
-    linear = fit_linear_readout(train_features, train_labels, num_classes)
+    linear = fit_linear_readout(train_features, train_labels, num_classes, pixels_per_image)
     knn = fit_knn_readout(train_features, train_labels, num_classes)
     chosen = [linear.predict(val_features[i:i + 1], [sizes[i]]) for i in predict]
     return dict(

@@ -30,7 +30,10 @@ def parse_args() -> argparse.Namespace:
         'the first one given also gives the random row')
     parser.add_argument('--seeds', type=int, default=3, help=f'runs of the core rows {bench.CORE_ROWS}, seeds 0..N-1')
     parser.add_argument('--extra-seeds', type=int, default=1, help='runs of the other rows')
-    parser.add_argument('--quick', action='store_true', help=f'stop each run early ({bench.QUICK_OPTIONS}), for tests')
+    parser.add_argument(
+        '--quick', action='store_true',
+        help=f'stop each run early ({bench.QUICK_OPTIONS}) and fit the linear readout on '
+        f'{bench.QUICK_PIXELS_PER_IMAGE} pixels an image, for tests')
     parser.add_argument('--work-dir', default='work_dirs/dense_cpu')
     parser.add_argument('--docs', action='store_true', help='write the table and the figures into docs/')
     parser.add_argument('--figures-only', action='store_true',
@@ -47,7 +50,8 @@ def main() -> None:
     else:
         seeds = {row: list(range(args.seeds if row in bench.CORE_ROWS else args.extra_seeds)) for row in rows}
         seeds[args.rows[0]] = list(range(max(args.seeds, args.extra_seeds)))
-        results = bench.run(args.work_dir, rows, seeds, bench.QUICK_OPTIONS if args.quick else None)
+        quick = dict(options=bench.QUICK_OPTIONS, pixels_per_image=bench.QUICK_PIXELS_PER_IMAGE) if args.quick else {}
+        results = bench.run(args.work_dir, rows, seeds, **quick)
     out = osp.join(REPO_ROOT, 'docs', 'dense_benchmark') if args.docs else osp.join(args.work_dir, 'summary')
     text = bench.table(results)
     with open(f'{out}_table.md', 'w') as f:

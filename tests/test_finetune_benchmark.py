@@ -286,3 +286,19 @@ def test_quick_benchmark_fine_tunes_pcd_and_its_random_init(tmp_path, quick_dens
     assert scores['segmentation']['PCD']['mIoU'] > scores['segmentation'][bench.RANDOM]['mIoU'] + QUICK_MARGIN, scores
     again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and again.stdout.count('reusing its finished fine-tuning') == 4, again.stdout[-3000:]
+
+
+def test_segmentation_schedule_keeps_the_configs_shape():
+    """``--segmentation-iters`` scales the FCN schedule as its config does: at the config's own length the resolved
+    config is unchanged (so its finished runs are reused); at 2000 the warm-up and the steps move with it."""
+    config = bench.TASKS['segmentation'].config
+    shipped = Config.fromfile(config)
+    same = Config.fromfile(config)
+    same.merge_from_dict(bench.segmentation_schedule(shipped.train_cfg.max_iters))
+    assert same.pretty_text == shipped.pretty_text
+    longer = Config.fromfile(config)
+    longer.merge_from_dict(bench.segmentation_schedule(2000))
+    assert longer.train_cfg.max_iters == longer.param_scheduler[1].end == 2000
+    assert longer.param_scheduler[0].end == 22 and longer.param_scheduler[1].milestones == [1400, 1800]
+    with pytest.raises(ValueError, match='at least 90'):
+        bench.segmentation_schedule(60)

@@ -66,6 +66,20 @@ QUICK_FINETUNE = {
         'param_scheduler.1.end': 1, 'default_hooks.checkpoint.interval': 1, 'custom_hooks.0.num_iters': 2
     },
 }
+
+
+def segmentation_schedule(iters: int) -> Dict[str, object]:
+    """``--cfg-options`` that give the FCN config's schedule another length, its shape kept (the parent's, scaled:
+    warm-up over the first 1/90, steps at 70 % and 90 %), for a study of how long random init needs."""
+    if iters < 90:
+        raise ValueError(f'{iters} iterations: the warm-up is 1/90 of the schedule, so it needs at least 90')
+    return {
+        'train_cfg.max_iters': iters, 'train_cfg.val_interval': iters, 'param_scheduler.0.end': iters // 90,
+        'param_scheduler.1.milestones': [iters * 7 // 10, iters * 9 // 10], 'param_scheduler.1.end': iters,
+        'default_hooks.checkpoint.interval': iters
+    }
+
+
 #: What the fine-tuning runs' results depend on besides the config and the weights: this code and the libraries.
 CODE = ('mmpcd/downstream', 'mmpcd/export.py', 'mmpcd/fileio.py', 'tools/train.py', 'mmpcd/apis')
 
@@ -175,7 +189,7 @@ def finetune(task_name: str, checkpoint: str, work_dir: str, seed: int, options:
 
 
 def run(work_dir: str, pretrain_dir: str, rows: Sequence[str], seeds: Sequence[int], tasks: Sequence[str],
-        quick: bool = False) -> dict:
+        quick: bool = False, segmentation_iters: Optional[int] = None) -> dict:
     """Pre-train (or reuse) each row's student for each seed, fine-tune it on each task; the results, also written to
     ``work_dir/results.json`` after every run.
 
@@ -186,6 +200,7 @@ def run(work_dir: str, pretrain_dir: str, rows: Sequence[str], seeds: Sequence[i
         seeds: Pre-training seeds; each student is fine-tuned with its own seed.
         tasks: Of :data:`TASKS`.
         quick: The short pre-training and fine-tunings of the test.
+        segmentation_iters: The FCN schedule's length (:func:`segmentation_schedule`); None: the config's.
     """
     pretrain_options = dict(dense.QUICK_OPTIONS) if quick else {}
     results: dict = dict(seeds=list(seeds), tasks={t: {row: [] for row in rows} for t in tasks})
@@ -202,6 +217,8 @@ def run(work_dir: str, pretrain_dir: str, rows: Sequence[str], seeds: Sequence[i
         for task in tasks:
             for row, checkpoint in students.items():
                 options = QUICK_FINETUNE[task] if quick else {}
+                if task == 'segmentation' and segmentation_iters:
+                    options = {**options, **segmentation_schedule(segmentation_iters)}
                 result = finetune(task, checkpoint, osp.join(work_dir, task, run_dir_name(row, seed)), seed, options)
                 results['tasks'][task][row].append(result)
                 print(f'seed {seed}, {task}, {row}: ' + ', '.join(f'{k} {v:.1f}' for k, v in result['metrics'].items()),

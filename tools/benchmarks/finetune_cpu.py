@@ -4,6 +4,8 @@ on the dense labels of data/pets_mini, for the dense benchmark's students.
     python tools/benchmarks/finetune_cpu.py --docs        # every row, 3 seeds; writes docs/finetune_benchmark_*
     python tools/benchmarks/finetune_cpu.py --rows 'random initialisation' PCD --seeds 1 --tasks segmentation
     python tools/benchmarks/finetune_cpu.py --quick --rows 'random initialisation' PCD --seeds 1 --work-dir /tmp/q
+    python tools/benchmarks/finetune_cpu.py --rows 'random initialisation' PCD --seeds 1 --tasks segmentation \
+        --segmentation-iters 2000 --work-dir work_dirs/finetune_cpu_2000it     # how long does random init need?
 
 The students are the pre-training runs of tools/benchmarks/dense_cpu.py (reused from --pretrain-dir, trained there
 if missing); each is exported with tools/model_converters/export_student.py and fine-tuned by tools/train.py on
@@ -25,6 +27,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--seeds', type=int, default=3, help='pre-training seeds 0..N-1, one fine-tuning each')
     parser.add_argument('--tasks', nargs='+', choices=sorted(bench.TASKS), default=list(bench.TASKS))
     parser.add_argument('--quick', action='store_true', help='short pre-trainings and fine-tunings, for the test')
+    parser.add_argument('--segmentation-iters', type=int,
+                        help="the FCN schedule's length, its shape kept (default: the config's 500)")
     parser.add_argument('--work-dir', default='work_dirs/finetune_cpu')
     parser.add_argument('--pretrain-dir', default='work_dirs/dense_cpu', help="the dense benchmark's work dir")
     parser.add_argument('--docs', action='store_true', help='write the table and the figures into docs/')
@@ -39,7 +43,7 @@ def main() -> None:
             results = json.load(f)
     else:
         results = bench.run(args.work_dir, args.pretrain_dir, args.rows, list(range(args.seeds)), args.tasks,
-                            args.quick)
+                            args.quick, args.segmentation_iters)
     out = osp.join(REPO_ROOT, 'docs', 'finetune_benchmark') if args.docs else osp.join(args.work_dir, 'summary')
     text = bench.table(results)
     with open(f'{out}_table.md', 'w') as f:

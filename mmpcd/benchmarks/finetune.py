@@ -246,7 +246,8 @@ def table(results: dict) -> str:
         cells, runs, minutes, losses = [], set(), [], []
         for task, column in columns:
             values = [r['metrics'][column] for r in results['tasks'][task].get(row, [])]
-            cells.append('{:.1f} ± {:.1f}'.format(*mean_std(values)) if values else '-')
+            cells.append(('{:.1f} ± {:.1f}'.format(*mean_std(values)) if len(values) > 1 else f'{values[0]:.1f}')
+                         if values else '-')
             runs.add(len(values))
         for task in results['tasks']:
             done = results['tasks'][task].get(row, [])
@@ -312,7 +313,8 @@ def figures(results: dict, out: str) -> List[str]:
     from ..visualization.dense import Instance, plot_dense_predictions, plot_instance_predictions, plot_miou_bars
 
     written = [f'{out}_scores.png']
-    plot_miou_bars(per_seed(results), written[0], f'pets_mini val after fine-tuning; seeds {results["seeds"]}',
+    done = max(len(runs) for per_row in results['tasks'].values() for runs in per_row.values())
+    plot_miou_bars(per_seed(results), written[0], f'pets_mini val after fine-tuning; seeds {results["seeds"][:done]}',
                    ylabel='val score (%)')
     pairs = [dense_pairs(dense.DATA_ROOT, 'val')[i] for i in FIGURE_IMAGES]
     images = [image for image, _ in pairs]

@@ -96,7 +96,8 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     """Longest first, for ``pytest -n``'s scheduler: the tests that read the shared quick run (one group, so one
     worker trains it: ``--dist loadgroup``), then the other ``slow`` tests, then the rest, each in its files' order."""
+    shared = quick_dense_pcd.__name__
     for item in items:
-        if 'quick_dense_pcd' in item.fixturenames:
-            item.add_marker(pytest.mark.xdist_group('quick_dense_pcd'))
-    items.sort(key=lambda item: ('quick_dense_pcd' not in item.fixturenames, item.get_closest_marker('slow') is None))
+        if shared in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group(shared))
+    items.sort(key=lambda item: (shared not in item.fixturenames, item.get_closest_marker('slow') is None))

@@ -158,7 +158,7 @@ def run(work_dir: str, rows: Dict[str, str], seeds: Dict[str, Sequence[int]],
     def probe_once(row: str, path: str, key: str, feature_map: Callable[[torch.Tensor], torch.Tensor],
                    keep_predictions: bool) -> dict:
         """The probe's scores of ``feature_map``, cached in ``path``; its figure predictions kept for ``row``."""
-        scores = cached(path, f'{key}; {probe_settings(pixels_per_image)}', lambda: probe.scores(feature_map))
+        scores = cached(path, f'{key}; {probe_settings(probe.pixels_per_image)}', lambda: probe.scores(feature_map))
         maps = scores['linear'].pop('predictions')
         if keep_predictions:
             predictions[row] = [np.asarray(m, dtype=np.uint8) for m in maps]

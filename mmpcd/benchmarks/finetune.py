@@ -246,8 +246,10 @@ def table(results: dict) -> str:
         cells, runs, minutes, losses = [], set(), [], []
         for task, column in columns:
             values = [r['metrics'][column] for r in results['tasks'][task].get(row, [])]
-            cells.append(('{:.1f} ± {:.1f}'.format(
-                *mean_std(values)) if len(values) > 1 else f'{values[0]:.1f}') if values else '-')
+            if len(values) > 1:
+                cells.append('{:.1f} ± {:.1f}'.format(*mean_std(values)))
+            else:  # one run: its value, no sd of one
+                cells.append(f'{values[0]:.1f}' if values else '-')
             runs.add(len(values))
         for task in results['tasks']:
             done = results['tasks'][task].get(row, [])

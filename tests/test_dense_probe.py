@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from mmpcd.datasets.dense_labels import IGNORE, read_classes, read_label
-from mmpcd.evaluation.dense_probe import (KnnReadout, confusion_matrix, dense_probe, fit_knn_readout,
+from mmpcd.evaluation.dense_probe import (KnnReadout, broadcast_pooled, confusion_matrix, dense_probe, fit_knn_readout,
                                           fit_linear_readout, load_dense_split, patch_label_distributions,
                                           sample_pixels, segmentation_scores, upsampled, upsampled_at)
 from mmpcd.paths import REPO_ROOT
@@ -70,6 +70,17 @@ def test_a_map_without_information_gives_chance():
     for readout in ('linear', 'knn'):
         assert scores[readout]['pixel_acc'] == pytest.approx(25.0, abs=3.0)
         assert scores[readout]['miou'] < 100 / 7 + 3.0
+
+
+def test_broadcast_pooled_gives_every_pixel_its_images_mean():
+    """The teacher row's image-level control: each pixel carries its image's mean feature, so pixels of one image are
+    equal and a readout of them cannot place anything within the image."""
+    features = torch.randn(3, 5, 4, 6, generator=torch.Generator().manual_seed(0))
+    pooled = broadcast_pooled(features)
+    assert pooled.shape == features.shape
+    for n in range(3):
+        for c in range(5):
+            assert torch.allclose(pooled[n, c], features[n, c].mean().expand(4, 6))
 
 
 def test_bilinear_upsampling_commutes_with_the_linear_readout():

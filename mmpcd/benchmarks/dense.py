@@ -13,10 +13,11 @@ Probe results are cached in each run's folder, keyed by the sha256 of the
 probed weights and the probe's settings, so a rerun of the same work dir
 trains and probes only what is missing.
 """
+import functools
 import json
 import os
 import os.path as osp
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -88,11 +89,14 @@ class DenseProbeData:
         self.train, self.val = (load_dense_split(data_root, split, size, mean, std, len(self.classes))
                                 for split in ('train', 'val'))
 
-    def scores(self, feature_map: Callable[[torch.Tensor], torch.Tensor]) -> Dict[str, Dict[str, object]]:
-        """Both readouts of ``feature_map``'s maps (:func:`~.dense_probe.dense_probe`), with the linear readout's
-        label maps of the figure's val images (``linear.predictions``, as lists for json)."""
-        scores = dense_probe(dense_features(feature_map, self.train.images), self.train.labels,
-                             dense_features(feature_map, self.val.images), self.val.labels, len(self.classes),
+    def features(self, feature_map: Callable[[torch.Tensor], torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``feature_map``'s maps of the train and val images."""
+        return dense_features(feature_map, self.train.images), dense_features(feature_map, self.val.images)
+
+    def scores(self, train_features: torch.Tensor, val_features: torch.Tensor) -> Dict[str, Dict[str, object]]:
+        """Both readouts of the maps of the train and val images (:func:`~.dense_probe.dense_probe`), with the linear
+        readout's label maps of the figure's val images (``linear.predictions``, as lists for json)."""
+        scores = dense_probe(train_features, self.train.labels, val_features, self.val.labels, len(self.classes),
                              predict=FIGURE_IMAGES, pixels_per_image=self.pixels_per_image)
         scores['linear']['predictions'] = [p.tolist() for p in scores['linear']['predictions']]
         return scores
@@ -155,10 +159,11 @@ def run(work_dir: str, rows: Dict[str, str], seeds: Dict[str, Sequence[int]],
     if sorted(seeds[first_row]) != all_seeds:
         raise ValueError(f'the first row, {first_row}, gives the random row: it needs every seed ({all_seeds})')
 
-    def probe_once(row: str, path: str, key: str, feature_map: Callable[[torch.Tensor], torch.Tensor],
+    def probe_once(row: str, path: str, key: str, features: Callable[[], Tuple[torch.Tensor, torch.Tensor]],
                    keep_predictions: bool) -> dict:
-        """The probe's scores of ``feature_map``, cached in ``path``; its figure predictions kept for ``row``."""
-        scores = cached(path, f'{key}; {probe_settings(probe.pixels_per_image)}', lambda: probe.scores(feature_map))
+        """The probe's scores of the train and val maps that ``features()`` computes (only when not cached in
+        ``path``); its figure predictions kept for ``row``."""
+        scores = cached(path, f'{key}; {probe_settings(probe.pixels_per_image)}', lambda: probe.scores(*features()))
         maps = scores['linear'].pop('predictions')
         if keep_predictions:
             predictions[row] = [np.asarray(m, dtype=np.uint8) for m in maps]
@@ -173,20 +178,23 @@ def run(work_dir: str, rows: Dict[str, str], seeds: Dict[str, Sequence[int]],
             first_seed = seed == seeds[row][0]
             init_scores[row].append(
                 probe_once(RANDOM, osp.join(run_dir, 'init_dense_probe.json'), state_digest(model.state_dict()),
-                           student_map(model), first_seed and row == first_row))
+                           lambda: probe.features(student_map(model)), first_seed and row == first_row))
             if row == first_row:
                 scores[RANDOM].append(init_scores[row][-1])
                 teacher_map = released_teacher_map(model)
                 if first_seed and teacher_map is not None:
-                    for name, feature_map in ((TEACHER, teacher_map), (BROADCAST, broadcast_pooled(teacher_map))):
+                    # the teacher's maps computed once, for its own row and its broadcast pooled vector
+                    teacher_features = functools.lru_cache(maxsize=1)(lambda: probe.features(teacher_map))
+                    for name, features in ((TEACHER, teacher_features),
+                                           (BROADCAST, lambda: tuple(map(broadcast_pooled, teacher_features())))):
                         scores[name].append(
                             probe_once(name, osp.join(work_dir, f'{run_dir_name(name, 0)}_dense_probe.json'),
-                                       state_digest(model.teacher.state_dict()), feature_map, True))
+                                       state_digest(model.teacher.state_dict()), features, True))
             last = train(config, run_dir, seed, init_ckpt, options, cfgs[row].train_cfg.max_epochs)
             model.load_state_dict(torch.load(last, map_location='cpu', weights_only=True)['state_dict'])
             scores[row].append(
                 probe_once(row, osp.join(run_dir, 'dense_probe.json'), state_digest(model.state_dict()),
-                           student_map(model), first_seed))
+                           lambda: probe.features(student_map(model)), first_seed))
             with open(osp.join(run_dir, 'loss_curve.json')) as f:
                 curve = json.load(f)
             losses[row].append(curve['losses'])

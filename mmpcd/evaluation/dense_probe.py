@@ -67,14 +67,9 @@ def dense_features(feature_map: Callable[[torch.Tensor], torch.Tensor], images: 
     return torch.cat([feature_map(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
 
 
-def broadcast_pooled(feature_map: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
-    """``feature_map`` global-average-pooled and copied to every pixel: what an image-level vector tells a pixel."""
-
-    def pooled(x: torch.Tensor) -> torch.Tensor:
-        out = feature_map(x)
-        return out.mean(dim=(2, 3), keepdim=True).expand_as(out)
-
-    return pooled
+def broadcast_pooled(features: torch.Tensor) -> torch.Tensor:
+    """Maps (N, C, h, w) global-average-pooled and copied to every pixel: what an image-level vector tells a pixel."""
+    return features.mean(dim=(2, 3), keepdim=True).expand_as(features)
 
 
 def confusion_matrix(pred: torch.Tensor, label: torch.Tensor, num_classes: int) -> torch.Tensor:

@@ -283,6 +283,8 @@ def test_quick_benchmark_fine_tunes_pcd_and_its_random_init(tmp_path, quick_dens
             assert f'backend from path: {student}' in open(log).read(), (task, row)
             meta = torch.load(student, weights_only=True)['meta']
             assert meta['norm_rescale'] == (0.25 if task == 'segmentation' else None)
+            if task == 'segmentation':  # the quick schedule, not the benchmark's SEGMENTATION_ITERS
+                assert run['losses'][-1][0] == bench.QUICK_FINETUNE[task]['train_cfg.max_iters'], row
     assert scores['segmentation']['PCD']['mIoU'] > scores['segmentation'][bench.RANDOM]['mIoU'] + QUICK_MARGIN, scores
     again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and again.stdout.count('reusing its finished fine-tuning') == 4, again.stdout[-3000:]
@@ -302,3 +304,13 @@ def test_segmentation_schedule_keeps_the_configs_shape():
     assert longer.param_scheduler[0].end == 22 and longer.param_scheduler[1].milestones == [1400, 1800]
     with pytest.raises(ValueError, match='at least 90'):
         bench.segmentation_schedule(60)
+
+
+def test_quick_with_another_schedule_is_refused():
+    """``--quick`` has its own FCN schedule: a ``--segmentation-iters`` beside it would be ignored, so it is an error
+    (before any training)."""
+    out = subprocess.run([
+        sys.executable, 'tools/benchmarks/finetune_cpu.py', '--quick', '--segmentation-iters', '500', '--work-dir',
+        '/nonexistent/finetune'
+    ], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1 and '--quick has its own FCN schedule' in out.stderr, out.stderr[-2000:]

@@ -68,6 +68,13 @@ QUICK_FINETUNE = {
 }
 
 
+#: The FCN schedule of the benchmark, the config's 500 iterations scaled by :func:`segmentation_schedule`: chosen on
+#: random init's train loss (docs/finetune_benchmark.md, never on val): at 500 it was still falling steeply (1.00 ->
+#: 0.70 over the run), at 2000 by 0.02 over the last 200 iterations before the first step; a longer one does not fit
+#: the benchmark's CPU budget (about 14 minutes a run on 2 cores).
+SEGMENTATION_ITERS = 2000
+
+
 def segmentation_schedule(iters: int) -> Dict[str, object]:
     """``--cfg-options`` that give the FCN config's schedule another length, its shape kept (the parent's, scaled:
     warm-up over the first 1/90, steps at 70 % and 90 %), for a study of how long random init needs."""
@@ -189,7 +196,7 @@ def finetune(task_name: str, checkpoint: str, work_dir: str, seed: int, options:
 
 
 def run(work_dir: str, pretrain_dir: str, rows: Sequence[str], seeds: Sequence[int], tasks: Sequence[str],
-        quick: bool = False, segmentation_iters: Optional[int] = None) -> dict:
+        quick: bool = False, segmentation_iters: int = SEGMENTATION_ITERS) -> dict:
     """Pre-train (or reuse) each row's student for each seed, fine-tune it on each task; the results, also written to
     ``work_dir/results.json`` after every run.
 
@@ -199,8 +206,9 @@ def run(work_dir: str, pretrain_dir: str, rows: Sequence[str], seeds: Sequence[i
         rows: Of :data:`ROWS`.
         seeds: Pre-training seeds; each student is fine-tuned with its own seed.
         tasks: Of :data:`TASKS`.
-        quick: The short pre-training and fine-tunings of the test.
-        segmentation_iters: The FCN schedule's length (:func:`segmentation_schedule`); None: the config's.
+        quick: The short pre-training and fine-tunings of the test (:data:`QUICK_FINETUNE`, whatever
+            ``segmentation_iters`` says).
+        segmentation_iters: The FCN schedule's length (:func:`segmentation_schedule`).
     """
     pretrain_options = dict(dense.QUICK_OPTIONS) if quick else {}
     results: dict = dict(seeds=list(seeds), tasks={t: {row: [] for row in rows} for t in tasks})
@@ -217,8 +225,8 @@ def run(work_dir: str, pretrain_dir: str, rows: Sequence[str], seeds: Sequence[i
         for task in tasks:
             for row, checkpoint in students.items():
                 options = QUICK_FINETUNE[task] if quick else {}
-                if task == 'segmentation' and segmentation_iters:
-                    options = {**options, **segmentation_schedule(segmentation_iters)}
+                if task == 'segmentation' and not quick:
+                    options = segmentation_schedule(segmentation_iters)
                 result = finetune(task, checkpoint, osp.join(work_dir, task, run_dir_name(row, seed)), seed, options)
                 results['tasks'][task][row].append(result)
                 print(f'seed {seed}, {task}, {row}: ' + ', '.join(f'{k} {v:.1f}' for k, v in result['metrics'].items()),

@@ -1,6 +1,6 @@
 # configs/benchmarks/.../mask-rcnn_r18-c4_1x_coco.py on data/coco_mini, 4 iterations.
 _base_ = ['../../configs/benchmarks/mmdetection/coco/mask-rcnn_r18-c4_1x_coco.py', './coco_short.py', './_short_.py']
-model = _base_.c4_small
+model = _base_.few_rois
 train_dataloader = _base_.coco_train_dataloader
 val_dataloader = test_dataloader = _base_.coco_val_dataloader
 val_evaluator = test_evaluator = _base_.coco_val_evaluator

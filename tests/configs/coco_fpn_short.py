@@ -1,6 +1,5 @@
 _base_ = ['../../configs/benchmarks/mmdetection/coco/mask-rcnn_r18_fpn_1x_coco.py', './coco_short.py', './_short_.py']
-# keep every detection: after 4 iterations few pass mmdet's 0.05 threshold, and the metric needs some
-model = dict(test_cfg=dict(rcnn=dict(score_thr=0.)))
+model = _base_.few_rois
 train_dataloader = _base_.coco_train_dataloader
 val_dataloader = test_dataloader = _base_.coco_val_dataloader
 val_evaluator = test_evaluator = _base_.coco_val_evaluator

@@ -1,7 +1,7 @@
 # configs/benchmarks/.../faster-rcnn_r18-c4_ms-9k_voc07.py on data/voc_mini, small images, 4 iterations.
 _base_ = ['../../configs/benchmarks/mmdetection/voc0712/faster-rcnn_r18-c4_ms-9k_voc07.py', './_short_.py']
 data_root = 'data/voc_mini/VOCdevkit/'
-model = _base_.c4_small
+model = _base_.few_rois
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),

@@ -67,7 +67,6 @@ QUICK_FINETUNE = {
     },
 }
 
-
 #: The FCN schedule of the benchmark, the config's 500 iterations scaled by :func:`segmentation_schedule`: chosen on
 #: random init's train loss (docs/finetune_benchmark.md, never on val): at 500 it was still falling steeply (1.00 ->
 #: 0.70 over the run), at 2000 by 0.02 over the last 200 iterations before the first step; a longer one does not fit

@@ -27,9 +27,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--seeds', type=int, default=3, help='pre-training seeds 0..N-1, one fine-tuning each')
     parser.add_argument('--tasks', nargs='+', choices=sorted(bench.TASKS), default=list(bench.TASKS))
     parser.add_argument('--quick', action='store_true', help='short pre-trainings and fine-tunings, for the test')
-    parser.add_argument('--segmentation-iters', type=int, default=bench.SEGMENTATION_ITERS,
-                        help="the FCN schedule's length, its shape kept: the benchmark's (chosen on random init's "
-                        "train loss), not the config's own 500 (default: %(default)s)")
+    parser.add_argument(
+        '--segmentation-iters', type=int, default=bench.SEGMENTATION_ITERS,
+        help="the FCN schedule's length, its shape kept: the benchmark's (chosen on random init's "
+        "train loss), not the config's own 500 (default: %(default)s)")
     parser.add_argument('--work-dir', default='work_dirs/finetune_cpu')
     parser.add_argument('--pretrain-dir', default='work_dirs/dense_cpu', help="the dense benchmark's work dir")
     parser.add_argument('--docs', action='store_true', help='write the table and the figures into docs/')

@@ -290,6 +290,10 @@ def test_bad_model_sources_and_runs_are_named(tmp_path):
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_15.pth'))
     with pytest.raises(FileNotFoundError, match='epoch_15.pth, which does not exist'):
         last_checkpoint(str(tmp_path))
+    # a run dir moved since mmengine wrote the absolute path: the file of that name in the run dir
+    (tmp_path / 'last_checkpoint').write_text('/elsewhere/run/epoch_15.pth')
+    (tmp_path / 'epoch_15.pth').write_bytes(b'')
+    assert last_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_15.pth')
 
 
 @pytest.mark.parametrize('to', ['torchvision', 'mmdet'])

@@ -256,7 +256,7 @@ def test_quick_benchmark_fine_tunes_pcd_and_its_random_init(tmp_path, quick_dens
     run (conftest's quick_dense_pcd: 6 epochs, reused here, not trained again), both exports, mmseg's and mmdet's
     runners and metrics, end to end on pets_mini. Every run loaded its exported student (mmengine's log of the
     Pretrained init); the metrics are in range; after 60 iterations of the FCN, PCD's student segments the val split
-    better than its random init by QUICK_MARGIN; a rerun reuses every run."""
+    better than its random init by QUICK_MARGIN; a rerun from the work dir moved elsewhere reuses every run there."""
     pretrain_dir, pretrained = quick_dense_pcd
     assert pretrained.returncode == 0, pretrained.stderr[-3000:]
     cmd = [
@@ -286,8 +286,15 @@ def test_quick_benchmark_fine_tunes_pcd_and_its_random_init(tmp_path, quick_dens
             if task == 'segmentation':  # the quick schedule, not the benchmark's SEGMENTATION_ITERS
                 assert run['losses'][-1][0] == bench.QUICK_FINETUNE[task]['train_cfg.max_iters'], row
     assert scores['segmentation']['PCD']['mIoU'] > scores['segmentation'][bench.RANDOM]['mIoU'] + QUICK_MARGIN, scores
-    again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    moved = tmp_path / 'moved'  # rerun from a moved work dir: its runs are reused where they are now
+    (tmp_path / 'finetune').rename(moved)
+    at = cmd.index('--work-dir') + 1
+    again = subprocess.run([*cmd[:at], str(moved), *cmd[at + 1:]], cwd=REPO, capture_output=True, text=True,
+                           timeout=600)
     assert again.returncode == 0 and again.stdout.count('reusing its finished fine-tuning') == 4, again.stdout[-3000:]
+    rerun = json.loads((moved / 'results.json').read_text())['tasks']
+    assert all(run['run_dir'].startswith(str(moved)) for per_row in rerun.values() for runs in per_row.values()
+               for run in runs), rerun
 
 
 def test_segmentation_schedule_keeps_the_configs_shape():

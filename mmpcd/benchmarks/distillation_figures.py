@@ -27,7 +27,8 @@ IMAGES, SIZE, FEATURE_MAP_IMAGES = osp.join(REPO_ROOT, 'data', 'coco_mini', 'val
 
 
 def last_checkpoint(run_dir: str) -> str:
-    """The checkpoint named by a finished run's ``last_checkpoint``.
+    """The checkpoint named by a finished run's ``last_checkpoint``: mmengine writes its absolute path, so for a run
+    dir moved since, the file of that name in ``run_dir``.
 
     Raises:
         FileNotFoundError: the run did not finish (no ``last_checkpoint``, or the file it names is gone).
@@ -37,9 +38,12 @@ def last_checkpoint(run_dir: str) -> str:
         raise FileNotFoundError(f'{run_dir} holds no finished run (no last_checkpoint): run the benchmark first')
     with open(marker) as f:
         path = f.read().strip()
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{marker} names {path}, which does not exist')
-    return path
+    if osp.isfile(path):
+        return path
+    moved = osp.join(run_dir, osp.basename(path))
+    if not osp.isfile(moved):
+        raise FileNotFoundError(f'{marker} names {path}, which does not exist (nor does {moved})')
+    return moved
 
 
 def figures(work_dir: str, results: dict, prefix: str, seed: int = 0) -> Dict[str, dict]:

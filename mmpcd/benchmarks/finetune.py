@@ -168,7 +168,7 @@ def finetune(task_name: str, checkpoint: str, work_dir: str, seed: int, options:
     if osp.isfile(result_file):
         with open(result_file) as f:
             print(f'{run_dir}: reusing its finished fine-tuning', flush=True)
-            return json.load(f)
+            return {**json.load(f), 'run_dir': run_dir}  # where it is now: the work dir may have moved since
     os.makedirs(run_dir, exist_ok=True)
     with open(osp.join(run_dir, 'finetune_key.json'), 'w') as f:
         json.dump(key, f, indent=1)
